@@ -79,7 +79,9 @@ function parseFilters(p: Packet, b: Uint8Array, s: number, e: number, withQos: b
   if (id < 0) return id;
   const fs = p.filters || (p.filters = []);
   const qs = p.qoss || (p.qoss = []);
-  fs.length = qs.length = 0;
+  // not `fs.length = 0`: assigning an array's length throws on Espruino ("Assignment to a constant")
+  while (fs.length) fs.pop();
+  while (qs.length) qs.pop();
   while (rLeft()) {
     const f = rStr(true);
     if (typeof f == "number") return f;

@@ -1,7 +1,9 @@
 /**
  * UTF-8 without TextEncoder/TextDecoder (Espruino has neither). Lengths are byte counts, never
  * `string.length` (STYLE.md rule 6). JS strings are taken as UTF-16 code units; a lone surrogate is encoded as
- * U+FFFD, as TextEncoder does, so what is written is always well-formed [MQTT-1.5.3-1].
+ * U+FFFD, as TextEncoder does, so what is written is always well-formed [MQTT-1.5.3-1]. Espruino builds with
+ * Unicode strings (the Linux build; not the ESP32/ESP8266 firmware) hand out a whole code point from
+ * `charCodeAt`, over 0xFFFF for "\uD83D\uDE00": that is encoded as the pair would be.
  */
 import { Err } from "../errors";
 
@@ -13,7 +15,7 @@ export function utf8Length(s: string): number {
     if (c < 0x80) n++;
     else if (c < 0x800) n += 2;
     else if (c >= 0xd800 && c < 0xdc00 && isLow(s.charCodeAt(i + 1))) { n += 4; i++; }
-    else n += 3;
+    else n += c > 0xffff ? 4 : 3;
   }
   return n;
 }
@@ -31,12 +33,11 @@ export function writeUtf8(b: Uint8Array, p: number, s: string): number {
     else {
       if (c >= 0xd800 && c < 0xe000) {
         const d = s.charCodeAt(i + 1);
-        if (c < 0xdc00 && isLow(d)) {
-          c = 0x10000 + ((c & 0x3ff) << 10) + (d & 0x3ff); i++;
-          b[p++] = 0xf0 | c >> 18; b[p++] = 0x80 | c >> 12 & 63;
-        } else c = 0xfffd;
+        if (c < 0xdc00 && isLow(d)) { c = 0x10000 + ((c & 0x3ff) << 10) + (d & 0x3ff); i++; }
+        else c = 0xfffd;
       }
-      if (c < 0x10000) b[p++] = 0xe0 | c >> 12;
+      if (c > 0xffff) { b[p++] = 0xf0 | c >> 18; b[p++] = 0x80 | c >> 12 & 63; }
+      else b[p++] = 0xe0 | c >> 12;
       b[p++] = 0x80 | c >> 6 & 63;
     }
     b[p++] = 0x80 | c & 63;
@@ -54,7 +55,8 @@ export function checkUtf8(b: Uint8Array, s: number, e: number): Err {
   while (s < e) {
     const c = b[s++]!;
     if (c < 0x80) { if (!c) return Err.Utf8; continue; }
-    const n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+    // lead bytes 0xf8..0xff start no UTF-8 sequence (RFC 3629 §3); 0xf9..0xfc would decode in range
+    const n = c >= 0xf8 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
     if (!n || s + n > e) return Err.Utf8;
     let cp = c & 0x3f >> n;
     for (let k = 0; k < n; k++) {
@@ -67,19 +69,39 @@ export function checkUtf8(b: Uint8Array, s: number, e: number): Err {
   return Err.Ok;
 }
 
+let DP = 0; // utf8Decode's cursor (module state, as in wire.ts: no allocation, used synchronously)
+
 /**
- * Decodes UTF-8 bytes (already checked, or trusted) into a JS string. Invalid sequences become U+FFFD.
+ * The code point of the sequence at `b[DP]` led by `c` with `n` continuation bytes, advancing DP past it; -1
+ * when it is ill-formed (overlong, surrogate, over U+10FFFF, truncated), with DP left at the offending byte.
+ */
+function sequence(b: Uint8Array, c: number, n: number): number {
+  let cp = c & 0x3f >> n;
+  let lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+  let hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+  for (let k = 0; k < n; k++) {
+    const d = DP < b.length ? b[DP]! : -1;
+    if (d < lo || d > hi) return -1;
+    cp = cp << 6 | d & 63;
+    DP++; lo = 0x80; hi = 0xbf;
+  }
+  return cp;
+}
+
+/**
+ * Decodes UTF-8 bytes (already checked, or trusted) into a JS string. Each ill-formed sequence becomes one
+ * U+FFFD, as TextDecoder does (WHATWG Encoding, "maximal subpart"), so the result never holds a lone surrogate.
  * For topics and short text: on Espruino string building is not linear, so large payloads should stay bytes.
  */
 export function utf8Decode(b: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < b.length;) {
-    const c = b[i++]!;
-    let n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-    let cp = n ? c & 0x3f >> n : c < 0x80 ? c : 0xfffd;
-    for (; n > 0 && i < b.length; n--) cp = cp << 6 | b[i++]! & 63;
-    if (cp > 0xffff) { cp -= 0x10000; s += String.fromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff)); }
-    else s += String.fromCharCode(cp);
+  DP = 0;
+  while (DP < b.length) {
+    const c = b[DP++]!;
+    const n = c >= 0xf5 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
+    const cp = c < 0x80 ? c : n ? sequence(b, c, n) : -1;
+    if (cp > 0xffff) s += String.fromCharCode(0xd7c0 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+    else s += String.fromCharCode(cp < 0 ? 0xfffd : cp);
   }
   return s;
 }

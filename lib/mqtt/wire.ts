@@ -70,10 +70,17 @@ export function wRaw(s: Bytes): void {
   else { W.set(s, WP); WP += s.length; }
 }
 
-/** Writes a length-prefixed string field [MQTT-1.5.3]. */
+/**
+ * Writes a length-prefixed string field [MQTT-1.5.3]: the bytes first, then their count into the prefix, so a
+ * string is walked once here (its size was checked by `start`).
+ */
 export function wStr(s: Bytes): void {
-  w16(byteLength(s));
+  const p = WP;
+  WP += 2;
   wRaw(s);
+  const n = WP - p - 2;
+  W[p] = n >> 8;
+  W[p + 1] = n & 255;
 }
 
 // ---------------------------------------------------------------- reading
