@@ -1,0 +1,41 @@
+/**
+ * The network and clock as lib/ sees them. Espruino's `net`/`tls` sockets and Node's are adapted to this in
+ * boards/ and sim/ (they differ: Espruino delivers binary strings and its `write` takes strings).
+ *
+ * One Transport object serves one client for its whole life: `open()` starts a connection and the transport
+ * reports back to the handler given at construction of the adapter, so nothing is allocated per reconnect in
+ * lib/.
+ */
+
+/** What a transport reports to its owner. */
+export interface Link {
+  /** The connection is up. */
+  up_(): void;
+  /** Bytes arrived (a view valid during the call). */
+  data_(d: Uint8Array): void;
+  /** The connection is gone (closed by either side, failed to open, or errored). Called once per open(). */
+  down_(): void;
+  /** The transport's write buffer has room again. */
+  drain_(): void;
+}
+
+export interface Transport {
+  /** Opens a connection to host:port; reports through `link`. */
+  open(host: string, port: number, link: Link): void;
+  /**
+   * Writes `b[s..e)` whole (the transport copies it or sends it before returning). The caller has checked
+   * `room()`; a transport over its bound may end the connection rather than grow.
+   */
+  write(b: Uint8Array, s: number, e: number): void;
+  /** Bytes the bounded write buffer still accepts. */
+  room(): number;
+  /** Closes the connection (after queued bytes are sent); `down_` follows. */
+  close(): void;
+}
+
+/** Injected time (STYLE.md rule 10): milliseconds, and one-shot timers. */
+export interface Clock {
+  now(): number;
+  after(ms: number, fn: () => void): unknown;
+  cancel(h: unknown): void;
+}
