@@ -22,7 +22,7 @@ import { encodeSubscribe, encodeUnsubscribe } from "./subscribe";
 import { encodeEmpty } from "./ping";
 import { Decoder } from "./decoder";
 import { CLIENT } from "./parsers";
-import { utf8Decode } from "./utf8";
+import { utf8Text } from "./utf8";
 
 export interface ClientOptions {
   host: string;
@@ -43,7 +43,7 @@ export interface ClientOptions {
   slots?: number;
   /** QoS 1/2 messages sent and not yet acknowledged at once (default 8). */
   inflight?: number;
-  /** Inbound QoS 2 messages awaiting PUBREL at once (default 8). */
+  /** Inbound QoS 2 messages awaiting PUBREL at once (default 20, Mosquitto's max_inflight_messages). */
   inbound?: number;
   /** Queue QoS 0 messages while offline (default false: they are dropped and counted in `dropped`). */
   queueQos0?: boolean;
@@ -119,7 +119,7 @@ export class Client implements Link {
     this.sof_ = new Uint32Array(slots);
     this.sln_ = new Uint32Array(slots);
     this.sst_ = new Uint8Array(slots);
-    this.rx2_ = new Uint16Array(o.inbound || 8);
+    this.rx2_ = new Uint16Array(o.inbound || 20);
     this.dec_ = new Decoder(max, CLIENT, (p) => this.packet_(p));
   }
 
@@ -346,8 +346,10 @@ export class Client implements Link {
     this.arm_();
   }
 
+  /** The transport has room again: send what waits, then tell a publisher that got Err.NoMemory ('drain'). */
   drain_(): void {
     this.pump_();
+    this.emit_("drain");
   }
 
   /** Ends the connection because of `e` (protocol error, timeout, refusal): error event, close, reconnect. */
@@ -422,9 +424,11 @@ export class Client implements Link {
       const r = this.rx2_;
       if (r.indexOf(p.id) < 0) {
         const free = r.indexOf(0);
-        // no room to remember it: not acknowledged, so the broker sends it again later
-        if (free < 0) return this.emit_("error", Err.NoMemory, T.PUBLISH);
-        r[free] = p.id;
+        // no room to remember it: reported, but delivered and acknowledged all the same, since a 3.1.1 broker
+        // resends only after a reconnect [MQTT-4.4.0-1] and withholding the PUBREC would stall it; only a resend
+        // of this one after a reconnect could then be delivered twice
+        if (free < 0) this.emit_("error", Err.NoMemory, T.PUBLISH);
+        else r[free] = p.id;
         this.deliver_(p);
       }
       this.send_(encodeAck(this.tx_, 0, T.PUBREC, p.id));
@@ -435,7 +439,7 @@ export class Client implements Link {
   }
 
   private deliver_(p: Packet): void {
-    this.emit_("message", utf8Decode(p.topic), p.payload, p);
+    this.emit_("message", utf8Text(p.topic), p.payload, p); // the decoder checked the topic [MQTT-3.3.2-1]
   }
 
   /** PUBACK (st SENT) or PUBCOMP (st REL) for `id`: that message is done. */
