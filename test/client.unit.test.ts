@@ -192,12 +192,13 @@ describe("client: receive", () => {
     expect(ev.filter((e) => e[0] == "message").length).toBe(2);
   });
 
-  it("inbound QoS 2 table full: reported, not acknowledged (the broker sends it again)", () => {
+  it("[MQTT-4.4.0-1] inbound QoS 2 table full: reported, but delivered and acknowledged (a broker resends only after a reconnect)", () => {
     const { t, ev } = rig({ inbound: 1 });
     t.send({ type: T.PUBLISH, topic: "q", payload: "1", qos: 2, id: 1 });
     t.send({ type: T.PUBLISH, topic: "q", payload: "2", qos: 2, id: 2 });
     expect(ev).toContainEqual(["error", Err.NoMemory, T.PUBLISH]);
-    expect(t.of(T.PUBREC).map((p) => p.id)).toEqual([1]);
+    expect(ev.filter((e) => e[0] == "message").map((e) => e[2])).toEqual(["1", "2"]);
+    expect(t.of(T.PUBREC).map((p) => p.id)).toEqual([1, 2]);
   });
 });
 
@@ -277,7 +278,7 @@ describe("client: persistent session and reconnect", () => {
     expect(t.of(T.PUBLISH).map((p) => [p.payload, p.dup])).toEqual([["1", false], ["2", false], ["3", false]]);
   });
 
-  it("when the broker lost the session, unacknowledged QoS 1/2 go again as new messages; PUBREL-stage ones are done", () => {
+  it("when the broker lost the session, unfinished QoS 1/2 go again as new messages, PUBREL-stage ones too (Mosquitto releases QoS 2 only on PUBREL)", () => {
     const { c, t, clock, ev } = rig({ clean: false });
     const a = c.publish("t", "a", 1);
     const b = c.publish("t", "b", 2);
@@ -285,8 +286,11 @@ describe("client: persistent session and reconnect", () => {
     t.drop();
     clock.advance(1000);
     t.send({ type: T.CONNACK, code: 0, sessionPresent: false });
-    expect(t.of(T.PUBLISH).map((p) => [p.payload, p.dup, p.id])).toEqual([["a", false, a]]);
+    expect(t.of(T.PUBLISH).map((p) => [p.payload, p.dup, p.id])).toEqual([["a", false, a], ["b", false, b]]);
     expect(t.of(T.PUBREL)).toEqual([]);
+    expect(ev).not.toContainEqual(["ack", b, undefined]);
+    t.send({ type: T.PUBREC, id: b });
+    t.send({ type: T.PUBCOMP, id: b });
     expect(ev).toContainEqual(["ack", b, undefined]);
   });
 

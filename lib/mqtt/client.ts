@@ -394,15 +394,14 @@ export class Client implements Link {
     this.try_ = 0;
     const len = this.sst_.length;
     if (!p.sessionPresent) {
-      // the broker has no session: messages whose PUBREL was under way were received by it already; the
-      // rest go again as new messages, and subscriptions are made again
+      // the broker has no session: every unfinished message goes again as a new one, also those whose PUBREL
+      // was under way: Mosquitto releases QoS 2 only on PUBREL, so dropping them would lose them there (a broker
+      // that delivers on PUBLISH, like aedes, may then see one twice: at least once); subscriptions are made again
       this.rx2_.fill(0);
       for (let i = 0; i < this.n_; i++) {
         const k = (this.hd_ + i) % len;
-        if (this.sst_[k] == REL) { this.sst_[k] = FREE; this.emit_("ack", this.sid_[k]); }
-        else if (this.sst_[k]) this.dup_(k, 0);
+        if (this.sst_[k]) { this.sst_[k] = QUEUED; this.dup_(k, 0); }
       }
-      this.trim_();
     }
     for (let i = 0; i < this.subs_.length; i += 2) {
       const q = this.subs_[i + 1] as number;

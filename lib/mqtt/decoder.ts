@@ -26,10 +26,10 @@ export class Decoder {
   errorType = 0;
   /** The one packet object handed to `onPacket`, reused for every packet. */
   readonly packet: Packet;
-  private st = HEADER;
-  private len = 0;
-  private mul = 1;
-  private got = 0;
+  private st_ = HEADER;
+  private len_ = 0;
+  private mul_ = 1;
+  private got_ = 0;
   private readonly buf: Uint8Array;
 
   /**
@@ -37,14 +37,14 @@ export class Decoder {
    * @param parsers body parser per packet type (index 0..15); 0 where the type is not accepted.
    * @param onPacket called synchronously for every complete, valid packet.
    */
-  constructor(readonly max: number, private readonly parsers: ArrayLike<Parser | 0>, private readonly onPacket: (p: Packet) => void) {
+  constructor(readonly max: number, private readonly parsers_: ArrayLike<Parser | 0>, private readonly onPacket_: (p: Packet) => void) {
     this.buf = new Uint8Array(max > 2 ? max - 2 : 0);
     this.packet = { type: 0, flags: 0, length: 0, id: 0 } as unknown as Packet;
   }
 
   /** Forget any partial packet and any error, for a new connection. */
   reset(): void {
-    this.st = HEADER;
+    this.st_ = HEADER;
     this.error = Err.Ok;
     this.errorType = 0;
   }
@@ -63,67 +63,70 @@ export class Decoder {
     const n = c.length;
     let i = 0;
     while (i < n && !this.error) {
-      if (this.st == HEADER) i = this.header(c, i);
-      else if (this.st == LENGTH) i = this.length(c, i);
-      else i = this.body(c, i);
+      if (this.st_ == HEADER) i = this.header_(c, i);
+      else if (this.st_ == LENGTH) i = this.length_(c, i);
+      else i = this.body_(c, i);
     }
     return this.error;
   }
 
   /** First byte: type and flags; reserved types and wrong fixed flags [MQTT-2.2.1] [MQTT-2.2.2-1] [MQTT-2.2.2-2]. */
-  private header(c: Uint8Array, i: number): number {
+  private header_(c: Uint8Array, i: number): number {
     const b = c[i]!;
     const t = b >> 4;
     const f = b & 15;
     const p = this.packet;
     p.type = t; p.flags = f;
-    this.len = 0; this.mul = 1; this.st = LENGTH;
-    if (!this.parsers[t]) this.fail(Err.PacketType, t);
+    this.len_ = 0; this.mul_ = 1; this.st_ = LENGTH;
+    if (!this.parsers_[t]) this.fail(Err.PacketType, t);
     else if (t != T.PUBLISH && f != (t == T.PUBREL || t == T.SUBSCRIBE || t == T.UNSUBSCRIBE ? 2 : 0)) this.fail(Err.HeaderFlags, t);
     return i + 1;
   }
 
   /** Remaining length, 1 to 4 bytes [MQTT-2.2.3]; the size limit is checked here, before buffering. */
-  private length(c: Uint8Array, i: number): number {
+  private length_(c: Uint8Array, i: number): number {
     const d = c[i++]!;
     const t = this.packet.type;
-    this.len += (d & 127) * this.mul;
+    this.len_ += (d & 127) * this.mul_;
     if (d & 128) {
-      this.mul *= 128;
-      if (this.mul > 2097152) this.fail(Err.RemainingLength, t);
+      this.mul_ *= 128;
+      if (this.mul_ > 2097152) this.fail(Err.RemainingLength, t);
       return i;
     }
-    const len = this.len;
+    const len = this.len_;
     let hdr = 2;
-    while (this.mul > 1) { hdr++; this.mul /= 128; }
+    // shifts, not `/` or Math.min: on Espruino those give floats, and a field holding a float takes one more
+    // variable than one holding an integer, so the decoder's own size would depend on what it last decoded
+    while (this.mul_ > 1) { hdr++; this.mul_ >>= 7; }
     this.packet.length = len;
     if (hdr + len > this.max) { this.fail(Err.TooLarge, t); return i; }
     if (c.length - i >= len) {
       // the whole body is in this chunk: parse it in place
-      this.st = HEADER;
-      this.parse(c, i, i + len);
+      this.st_ = HEADER;
+      this.parse_(c, i, i + len);
       return i + len;
     }
-    this.st = BODY;
-    this.got = 0;
+    this.st_ = BODY;
+    this.got_ = 0;
     return i;
   }
 
-  private body(c: Uint8Array, i: number): number {
-    const k = Math.min(this.len - this.got, c.length - i);
-    this.buf.set(c.subarray(i, i + k), this.got);
-    this.got += k;
-    if (this.got == this.len) {
-      this.st = HEADER;
-      this.parse(this.buf, 0, this.len);
+  private body_(c: Uint8Array, i: number): number {
+    const want = this.len_ - this.got_;
+    const k = want < c.length - i ? want : c.length - i;
+    this.buf.set(c.subarray(i, i + k), this.got_);
+    this.got_ += k;
+    if (this.got_ == this.len_) {
+      this.st_ = HEADER;
+      this.parse_(this.buf, 0, this.len_);
     }
     return i + k;
   }
 
-  private parse(b: Uint8Array, s: number, e: number): void {
+  private parse_(b: Uint8Array, s: number, e: number): void {
     const p = this.packet;
-    const r = (this.parsers[p.type] as Parser)(p, b, s, e);
+    const r = (this.parsers_[p.type] as Parser)(p, b, s, e);
     if (r) this.fail(r, p.type);
-    else this.onPacket(p);
+    else this.onPacket_(p);
   }
 }

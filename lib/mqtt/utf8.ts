@@ -7,24 +7,22 @@
  */
 import { Err } from "../errors";
 
-/** UTF-8 byte length of a JS string. */
+/** Nothing fits in it: writeUtf8 into it only counts (stores past a typed array's end are ignored, in JS and Espruino). */
+const NONE = new Uint8Array(0);
+
+/** UTF-8 byte length of a JS string: what writeUtf8 would write (one walk of the same code, no second copy of it). */
 export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n++;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && isLow(s.charCodeAt(i + 1))) { n += 4; i++; }
-    else n += c > 0xffff ? 4 : 3;
-  }
-  return n;
+  return writeUtf8(NONE, 0, s);
 }
 
 function isLow(c: number): boolean {
   return c >= 0xdc00 && c < 0xe000;
 }
 
-/** Writes `s` as UTF-8 at `b[p]`; returns the position after it. The caller has checked the room. */
+/**
+ * Writes `s` as UTF-8 at `b[p]`; returns the position after it. The caller has checked the room (bytes past the
+ * end of `b` are dropped, which utf8Length uses).
+ */
 export function writeUtf8(b: Uint8Array, p: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
@@ -102,6 +100,25 @@ export function utf8Decode(b: Uint8Array): string {
     const cp = c < 0x80 ? c : n ? sequence(b, c, n) : -1;
     if (cp > 0xffff) s += String.fromCharCode(0xd7c0 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
     else s += String.fromCharCode(cp < 0 ? 0xfffd : cp);
+  }
+  return s;
+}
+
+/**
+ * Decodes UTF-8 known to be well-formed: checked by checkUtf8, as every topic name the decoder hands out is
+ * [MQTT-3.3.2-1]. The same string as utf8Decode gives for such bytes, in less code (the client's bundle carries
+ * this one); anything else must go through utf8Decode.
+ */
+export function utf8Text(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length;) {
+    let c = b[i++]!;
+    if (c > 0x7f) {
+      const n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+      c &= 0x3f >> n;
+      for (let k = 0; k < n; k++) c = c << 6 | b[i++]! & 63;
+    }
+    s += c > 0xffff ? String.fromCharCode(0xd7c0 + (c >> 10), 0xdc00 + (c & 0x3ff)) : String.fromCharCode(c);
   }
   return s;
 }
