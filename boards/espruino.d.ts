@@ -45,3 +45,9 @@ declare namespace E {
    */
   function toString(...data: unknown[]): string;
 }
+
+/**
+ * A module's exports: Espruino runs a module's text (`Modules.addCached(name, text)`, or a file in
+ * node_modules/) in a scope that holds `exports` and `module`. Only the entries in boards/modules/ use it.
+ */
+declare var exports: { [name: string]: unknown };

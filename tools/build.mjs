@@ -2,12 +2,17 @@
 // Builds the device bundles with esbuild:
 //   dist/<board>.js        firmware/node/main.ts for each boards/<board>.ts ("@board" -> that file)
 //   dist/test/<name>.js    each test/device/<name>.ts (on-device self-tests), for the linux board
+//   dist/modules/<name>.js Espruino modules (MODULES below): `Modules.addCached("<name>", text)` or a file in the
+//                          board's node_modules/, then `require("<name>")`
 //   dist/sizes.json        { "<file>": { "bytes": N, "gzipBytes": N } }, file relative to dist/
 //   dist/meta/<file>.json  esbuild metafile (module shares: npm run size)
 //   dist/meta/<file>.map   source map (sources relative to the project root), used by the guard's messages
 // then refuses the build (exit 1) when a bundle fails the Espruino-subset guard (tools/guard.mjs).
 //
 // Language level: target es2015 with these features marked unsupported. Checked with esbuild 0.28:
+//   - nullish-coalescing is marked supported: `a ?? b` runs on Espruino 2v29 (checked on the 1,700-variable
+//     shape: null, undefined, 0 and nested uses), so it is not lowered to `a != null ? a : b`. (`a ??= b` is a
+//     parse error there, so logical-assignment stays lowered.)
 //   - destructuring, rest-argument, array-spread, default-argument, async-await, async-generator, generator,
 //     for-await: esbuild stops with "Transforming ... to the configured target environment is not supported".
 //   - optional-chain: lowered to `(a = o) == null ? void 0 : a.b`; checked on Espruino 2v29: runs.
@@ -24,6 +29,19 @@
 // On top of esbuild's own errors, every project .ts file that goes into a bundle is checked as it is loaded
 // (tools/espruino-subset/source.mjs, the same check as the lint without the layering rules), so the build
 // itself refuses all of the above with the .ts file:line:col, including what esbuild would lower.
+//
+// Private members: every property whose name ends in `_` (STYLE: private members end in `_`) is renamed to a
+// short name (esbuild mangleProps), quoted uses included, with one name cache for the whole build so that a
+// member has the same short name in every bundle (an object made by one bundle can be handed to another).
+// Nothing outside the project may rely on such a name. Names of Espruino's own Object.prototype members (`on`,
+// `emit`, ...) are never generated: the entry mentions them (see reservedNamesSource), and the build checks the
+// cache against them.
+//
+// Modules (MODULES): the same code as an Espruino module: Espruino runs a module's text in a scope that has
+// `exports` and `module`, so these entries assign `exports.x = ...` and are bundled in esbuild's "cjs" format
+// (in "esm" a mention of `exports` makes esbuild wrap the whole entry as a CommonJS module). Their top-level
+// names are then local to the module. Espruino's built-in modules (`net`, `tls`, ...) are reached as
+// `global.require(name)` in any bundle: a plain `require("net")` is a module esbuild would try to bundle.
 //
 // Output format: plain top-level statements (esbuild "esm" output of an entry without exports), not an IIFE.
 // Measured on Espruino 2v29 with ../shared/tools/espruino/run.sh, free JsVars (process.memory().free) of the
@@ -60,6 +78,21 @@ const DIST = path.join(ROOT, "dist");
 const ENTRY = path.join(ROOT, "firmware/node/main.ts");
 const TEST_BOARD = "linux";
 
+/**
+ * Espruino modules: entry (relative to the project root) and output (relative to dist/). The board given to
+ * "@board" is the Linux one, which these entries do not import. The compatibility module is its own bundle, so
+ * the typed one never carries it.
+ */
+export const MODULES = [
+  { entry: "boards/modules/mqtt.ts", out: "modules/mqtt-client.js" },
+  { entry: "boards/modules/mqtt-compat.ts", out: "modules/MQTT.js" },
+];
+
+/** Members of every Espruino object (Object.prototype on 2v29) that a mangled `_` member must never be named. */
+export const ESPRUINO_OBJECT_MEMBERS = ["on", "emit", "removeListener", "removeAllListeners", "prependListener",
+  "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toString", "toLocaleString", "valueOf", "clone",
+  "length", "constructor", "__proto__", "prototype", "call", "apply", "bind", "name", "replaceWith"];
+
 export const UNSUPPORTED = ["destructuring", "object-rest-spread", "rest-argument", "array-spread",
   "default-argument", "optional-chain", "exponent-operator", "async-await", "async-generator", "generator",
   "for-await"];
@@ -81,9 +114,12 @@ function deviceTests() {
 // Names esbuild must not give to top-level symbols. `require`, `module` and `exports` are left out: mentioning
 // them would make esbuild treat the entry as CommonJS.
 // `of` is added: a valid JavaScript name the minifier could generate, but a reserved word to Espruino.
+// The property names of Espruino's own object members are mentioned too, so that esbuild's property mangler
+// never picks one of them for a `_` member (a member named `on` would hide Espruino's built-in `on`).
 function reservedNamesSource() {
   const names = [...espruinoGlobalNames(), "of"].filter((n) => !["require", "module", "exports"].includes(n)).sort();
-  return `\nfunction __espruinoGlobals__() { return [${names.join(", ")}]; }\n`;
+  const members = ESPRUINO_OBJECT_MEMBERS.map((m) => `o.${m}`).join(", ");
+  return `\nfunction __espruinoGlobals__(o) { return [${names.join(", ")}, ${members}]; }\n`;
 }
 
 /** esbuild plugin: "@board" per bundle, the subset check of each source, the reserved names in the entry. */
@@ -113,29 +149,25 @@ function espruinoPlugin(board, entry, checked) {
  * @param {string} board board name (boards/<board>.ts is "@board")
  * @param {string} outfile the bundle's path (names the output and its source map)
  * @param {Map<string, Promise<object[]>>} [checked] cache of source checks shared between bundles
+ * @param {{ format?: "esm" | "cjs", mangleCache?: object }} [opts] "cjs" for Espruino modules (see above);
+ *   mangleCache: the names given to `_` members so far (updated in place)
  * @returns {Promise<{ code: string, map: object, meta: object }>}
  */
-export async function bundle(entry, board, outfile, checked = new Map()) {
+export async function bundle(entry, board, outfile, checked = new Map(), opts = {}) {
   const r = await esbuild.build({
+    ...esbuildOptions(opts.mangleCache),
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2015",
-    // and "unicode-escapes": Espruino cannot parse `\u{1F600}`, so esbuild writes `\uD83D\uDE00`
-    supported: Object.fromEntries([...UNSUPPORTED, "unicode-escapes"].map((k) => [k, false])),
+    format: opts.format ?? "esm",
     legalComments: "none",
     sourcemap: "external",
     sourcesContent: false,
     absWorkingDir: ROOT,
     metafile: true,
     write: false,
-    logLevel: "silent",
-    tsconfig: path.join(ROOT, "tsconfig.json"),
     plugins: [espruinoPlugin(board, entry, checked)],
   });
+  if (opts.mangleCache && r.mangleCache) Object.assign(opts.mangleCache, r.mangleCache);
   let code = r.outputFiles.find((f) => f.path.endsWith(".js")).text;
   let map = JSON.parse(r.outputFiles.find((f) => f.path.endsWith(".map")).text);
   ({ code, map } = nameClassesForEspruino(code, map));
@@ -147,6 +179,31 @@ export async function bundle(entry, board, outfile, checked = new Map()) {
   // sources relative to the project root
   map.sources = map.sources.map((s) => path.relative(ROOT, path.resolve(path.dirname(outfile), s)).split(path.sep).join("/"));
   return { code, map, meta: r.metafile };
+}
+
+/**
+ * The esbuild options every device bundle shares (tools/size.mjs measures with them too): minified, es2015 with
+ * the Espruino subset, `_` members mangled. `mangleCache` (optional) carries member names between bundles.
+ */
+export function esbuildOptions(mangleCache) {
+  return {
+    bundle: true,
+    minify: true,
+    platform: "neutral",
+    target: "es2015",
+    // and "unicode-escapes": Espruino cannot parse `\u{1F600}`, so esbuild writes `\uD83D\uDE00`
+    supported: { ...Object.fromEntries([...UNSUPPORTED, "unicode-escapes"].map((k) => [k, false])), "nullish-coalescing": true },
+    mangleProps: /_$/,
+    mangleQuoted: true,
+    ...(mangleCache ? { mangleCache: { ...mangleCache } } : {}),
+    logLevel: "silent",
+    tsconfig: path.join(ROOT, "tsconfig.json"),
+  };
+}
+
+/** Mangled names that would hide a member every Espruino object has (see ESPRUINO_OBJECT_MEMBERS). */
+export function badMangledNames(cache) {
+  return Object.entries(cache).filter(([, v]) => typeof v == "string" && ESPRUINO_OBJECT_MEMBERS.includes(v));
 }
 
 // esbuild turns top-level `class Box {}` into `var a = class r {}`, and Espruino does not bind `r` inside the
@@ -181,10 +238,25 @@ export async function build() {
   rmSync(DIST, { recursive: true, force: true });
   const jobs = [
     ...boardNames().map((board) => ({ entry: ENTRY, out: board + ".js", board })),
+    ...MODULES.map((m) => ({ entry: path.join(ROOT, m.entry), out: m.out, board: TEST_BOARD, format: "cjs" })),
     ...deviceTests(),
   ];
   const checked = new Map();
-  const results = await Promise.allSettled(jobs.map((j) => bundle(j.entry, j.board, path.join(DIST, j.out), checked)));
+  // one after another: the mangle cache carries each `_` member's short name into the next bundle
+  const mangleCache = {};
+  const results = [];
+  for (const j of jobs) {
+    try {
+      results.push({ status: "fulfilled", value: await bundle(j.entry, j.board, path.join(DIST, j.out), checked, { format: j.format, mangleCache }) });
+    } catch (reason) {
+      results.push({ status: "rejected", reason });
+    }
+  }
+  const bad = badMangledNames(mangleCache);
+  if (bad.length) {
+    console.error("build: mangled names that hide Espruino object members: " + bad.map((b) => b.join(" -> ")).join(", "));
+    return false;
+  }
   const failed = results.filter((r) => r.status === "rejected");
   if (failed.length) {
     const lines = new Set();

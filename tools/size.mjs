@@ -3,11 +3,21 @@
 // `bytesInOutput` of esbuild's metafile, dist/meta/<bundle>.json), largest first. Builds first when dist/ has
 // no sizes.json. "(other)" is what no module accounts for: esbuild's glue and the separators between modules.
 //
+// Then the footprint figure of issue 4, requirement 9: codec + client (typed API: lib/mqtt/client.ts and what it
+// imports, no transport, no compatibility module) bundled with the build's own esbuild options as a module
+// that exports the Client class, and that bundle minified again with terser (`terser -c -m`, as the issue
+// measures Espruino's MQTT module), against the 4,096-byte target. With ESPRUINO_DOCS set to a checkout of
+// github:espruino/EspruinoDocs, Espruino's modules/MQTT.js and modules/tinyMQTT.js are minified the same way
+// beside it (their code is read from there, never copied into this project).
+//
 //   node tools/size.mjs
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import { minify } from "terser";
+import { esbuildOptions } from "./build.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = path.join(ROOT, "dist");
@@ -37,7 +47,61 @@ function table(head, rows, align) {
   return [fmt(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(fmt)].join("\n");
 }
 
-function main() {
+/** The typed client's core: codec + client, as an Espruino module exporting the Client class. */
+const CORE_ENTRY = 'import { Client } from "./lib/mqtt/client";\nexports.Client = Client;\n';
+export const CORE_TARGET = 4096;
+
+/** `terser -c -m` of a script's text (as a function body, like a module), in bytes. */
+export async function terserBytes(code) {
+  const r = await minify(code, { compress: true, mangle: true });
+  return Buffer.byteLength(r.code);
+}
+
+/** esbuild and terser sizes of codec + client, and its module shares. */
+export async function coreSize() {
+  const r = await esbuild.build({
+    ...esbuildOptions(),
+    stdin: { contents: CORE_ENTRY, resolveDir: ROOT, loader: "ts", sourcefile: "(codec + client)" },
+    format: "cjs",
+    write: false,
+    metafile: true,
+  });
+  const code = r.outputFiles[0].text;
+  const out = Object.values(r.metafile.outputs)[0];
+  const shares = Object.entries(out.inputs).map(([f, i]) => [f, i.bytesInOutput]).filter(([, b]) => b > 0).sort((a, b) => b[1] - a[1]);
+  return { esbuild: Buffer.byteLength(code), terser: await terserBytes(code), shares };
+}
+
+/** Espruino's MQTT modules (ESPRUINO_DOCS checkout), minified with terser; null when not available. */
+export async function peerSizes() {
+  const dir = process.env.ESPRUINO_DOCS;
+  if (!dir) return null;
+  const out = [];
+  for (const f of ["modules/MQTT.js", "modules/tinyMQTT.js"]) {
+    const p = path.join(dir, f);
+    if (!existsSync(p)) { out.push([f, null, null]); continue; }
+    const text = readFileSync(p, "utf8");
+    out.push([f, Buffer.byteLength(text), await terserBytes(text)]);
+  }
+  return out;
+}
+
+async function printCore() {
+  const c = await coreSize();
+  const verdict = c.terser <= CORE_TARGET ? "within" : "over by " + num(c.terser - CORE_TARGET);
+  console.log(`\ncodec + client (typed API, no compatibility module): esbuild ${num(c.esbuild)} bytes, ` +
+    `terser -c -m ${num(c.terser)} bytes; target ${num(CORE_TARGET)}: ${verdict}`);
+  console.log(table(["module", "bytes (esbuild)"], c.shares.map(([f, n]) => [f, num(n)]), ["l", "r"]));
+  const peers = await peerSizes();
+  if (!peers) {
+    console.log("Espruino's MQTT modules: not measured (set ESPRUINO_DOCS to a checkout of github:espruino/EspruinoDocs)");
+    return;
+  }
+  console.log(table(["peer (ESPRUINO_DOCS)", "source", "terser -c -m"],
+    peers.map(([f, s, t]) => [f, s === null ? "missing" : num(s), t === null ? "-" : num(t)]), ["l", "r", "r"]));
+}
+
+async function main() {
   ensureBuilt();
   const sizes = JSON.parse(readFileSync(path.join(DIST, "sizes.json"), "utf8"));
   const bundles = Object.keys(sizes).sort();
@@ -50,6 +114,7 @@ function main() {
     console.log(table(["module", "bytes", "share"],
       rows.map(([f, n]) => [f, num(n), (100 * n / total).toFixed(1) + " %"]), ["l", "r", "r"]));
   }
+  await printCore();
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
