@@ -379,3 +379,14 @@ describe("client: protocol errors", () => {
     expect(ev.find((e) => e[0] == "error")).toEqual(["error", Err.PacketType, T.SUBSCRIBE]);
   });
 });
+
+describe("client: events after end()", () => {
+  it("connect() after end() reports 'connect' again, not 'reconnect'", () => {
+    const { c, t, ev } = rig();
+    c.end();
+    c.connect();
+    t.send({ type: T.CONNACK, code: 0 });
+    expect(names(ev).filter((n) => n == "connect" || n == "reconnect")).toEqual(["connect", "connect"]);
+    expect(c.reconnects).toBe(0);
+  });
+});

@@ -76,6 +76,7 @@ export class Client implements Link {
   dropped = 0;
   /** Reconnects made. */
   reconnects = 0;
+  private fresh_ = true; // no CONNACK yet since connect() was called by the application
   private st_ = IDLE;
   private readonly o_: ClientOptions;
   private readonly tr_: Transport;
@@ -150,6 +151,7 @@ export class Client implements Link {
   /** Starts connecting (and reconnecting after losses, unless `reconnect` is 0). */
   connect(): void {
     if (this.st_ == IDLE || this.st_ == WAITING) {
+      if (this.st_ == IDLE) this.fresh_ = true;
       this.st_ = OPENING;
       this.t0_ = this.ck_.now();
       this.arm_();
@@ -414,7 +416,11 @@ export class Client implements Link {
         if (this.sst_[k] == REL) { this.fly_++; this.send_(encodeAck(this.tx_, 0, T.PUBREL, this.sid_[k]!)); }
       }
     }
-    this.emit_(this.reconnects++ ? "reconnect" : "connect", p.sessionPresent);
+    // 'connect' for the first CONNACK after connect(), 'reconnect' for those after a lost connection
+    const first = this.fresh_;
+    this.fresh_ = false;
+    if (!first) this.reconnects++;
+    this.emit_(first ? "connect" : "reconnect", p.sessionPresent);
     this.pump_();
   }
 
