@@ -59,7 +59,7 @@ function subjects(): { list: Subject[]; missing: string[] } {
   if (!existsSync(ours)) execFileSync(process.execPath, [path.join(ROOT, "tools/build.mjs")], { cwd: ROOT, stdio: "ignore" });
   list.push({
     name: "ours (dist/modules/mqtt-client.js)", module: "mqtt-client", code: readFileSync(ours, "latin1"),
-    program: (port, n) => "var M=require('mqtt');print('LOADED '+process.memory().free);" +
+    program: (port, n) => "var M=require('mqtt-client');print('LOADED '+process.memory().free);" +
       "var c=M.connect({host:'127.0.0.1',port:" + port + ",clientId:'fp-ours',maxPacket:128,outbox:256,slots:4,inflight:2," +
       "inbound:4,writeLimit:8192});" + tail("c.publish('fp/t','0123456789')", n) + "c.on('connect',up);",
   });
