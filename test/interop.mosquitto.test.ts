@@ -169,7 +169,7 @@ describe.skipIf(skip).concurrent("Mosquitto 2: restart in the middle of a stream
       if (q == 2) expect(t.dup).toEqual([]); // exactly once [MQTT-4.3.3-2]
     }
     expect(p.errorNames()).toEqual([]);
-    expect(r.errorNames()).toEqual([]); // (the inbound QoS 2 table never overflowed)
+    expect(r.errorNames()).toEqual([]);
     expect(r.sessions.slice(1).every((s) => s)).toBe(true);
   }
 

@@ -43,7 +43,7 @@ export interface ClientOptions {
   slots?: number;
   /** QoS 1/2 messages sent and not yet acknowledged at once (default 8). */
   inflight?: number;
-  /** Inbound QoS 2 messages awaiting PUBREL at once (default 20, Mosquitto's max_inflight_messages). */
+  /** Inbound QoS 2 ids remembered until their PUBREL (default 32; above Mosquitto's max_inflight_messages, 20). */
   inbound?: number;
   /** Queue QoS 0 messages while offline (default false: they are dropped and counted in `dropped`). */
   queueQos0?: boolean;
@@ -89,6 +89,7 @@ export class Client implements Link {
   private readonly sln_: Uint32Array;
   private readonly sst_: Uint8Array;
   private readonly rx2_: Uint16Array;
+  private rxi_ = 0; // where the next inbound QoS 2 id goes in rx2_
   private hd_ = 0; // first slot
   private n_ = 0; // slots used
   private end_ = 0; // outbox byte where the next packet goes
@@ -120,7 +121,7 @@ export class Client implements Link {
     this.sof_ = new Uint32Array(slots);
     this.sln_ = new Uint32Array(slots);
     this.sst_ = new Uint8Array(slots);
-    this.rx2_ = new Uint16Array(o.inbound || 20);
+    this.rx2_ = new Uint16Array(o.inbound || 32);
     this.dec_ = new Decoder(max, CLIENT, (p) => this.packet_(p));
   }
 
@@ -428,12 +429,12 @@ export class Client implements Link {
     if (p.qos == 2) {
       const r = this.rx2_;
       if (r.indexOf(p.id) < 0) {
-        const free = r.indexOf(0);
-        // no room to remember it: reported, but delivered and acknowledged all the same, since a 3.1.1 broker
-        // resends only after a reconnect [MQTT-4.4.0-1] and withholding the PUBREC would stall it; only a resend
-        // of this one after a reconnect could then be delivered twice
-        if (free < 0) this.emit_("error", Err.NoMemory, T.PUBLISH);
-        else r[free] = p.id;
+        // remembered in a ring: when it is full the oldest id is forgotten (it was most likely released
+        // with a PUBREL that never came, e.g. lost in a broker restart); only a resend of that one after a
+        // reconnect could then be delivered twice, whereas refusing the new one would stall the broker, which
+        // resends only after a reconnect [MQTT-4.4.0-1]
+        r[this.rxi_] = p.id;
+        this.rxi_ = (this.rxi_ + 1) % r.length;
         this.deliver_(p);
       }
       this.send_(encodeAck(this.tx_, 0, T.PUBREC, p.id));
