@@ -1,7 +1,7 @@
 /**
  * The MQTT client on the real Espruino interpreter against a real Mosquitto (issue 4, requirement 8), when the
  * binaries are given (../shared/tools/espruino/build.sh makes them). Each interpreter is started directly (or
- * through qemu-i386), with standard input a pipe held open, and killed by its pid (test/helpers/espruino-proc.ts).
+ * through qemu-i386), with standard input a pipe held open, and killed by its pid (test/helpers/espruino.ts).
  *
  * - ESPRUINO_BIN (64-bit Linux build): dist/test/mqtt-client.js connects, receives 30 messages it subscribed to
  *   (QoS 0, 1, 2 in turn), publishes 100 QoS 1 and 100 QoS 2 messages, which an MQTT.js subscriber counts (none
@@ -16,44 +16,19 @@
  *
  * Without the variables the tests are skipped, saying so; without Mosquitto too.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { bootFromFlash, FAILED, Proc } from "./helpers/espruino-proc";
+import { BUILD_HINT, bootFromFlash, built, Espruino, INTERPRETER_ERROR, scratch } from "./helpers/espruino";
 import { freePort, Mosquitto, MOSQUITTO_SKIP } from "./helpers/mosquitto";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = process.env.ESPRUINO_BIN;
 const BIN8266 = process.env.ESPRUINO_BIN_ESP8266;
 const N = 100; // messages per QoS the device publishes
 const RX = 30; // messages the device receives (QoS 0, 1, 2 in turn)
 const CYCLES = 1000;
-
-// ---------------------------------------------------------------- bundles
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const f of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, f.name);
-    t = Math.max(t, f.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** A file under dist/, built by tools/build.mjs when it is missing or older than its sources. */
-function built(rel: string): string {
-  const file = path.join(ROOT, "dist", rel);
-  const sources = Math.max(newest(path.join(ROOT, "lib")), newest(path.join(ROOT, "boards")), newest(path.join(ROOT, "test/device")));
-  if (!existsSync(file) || statSync(file).mtimeMs < sources) {
-    execFileSync(process.execPath, [path.join(ROOT, "tools/build.mjs")], { cwd: ROOT, stdio: "pipe" });
-  }
-  return file;
-}
 
 // ---------------------------------------------------------------- the other side
 
@@ -66,19 +41,11 @@ async function peer(port: number, filter: string): Promise<{ c: mqtt.MqttClient;
   return { c, got };
 }
 
-/** How to build the interpreter, for skip messages. */
-const BUILD_HINT = "build it with ../shared/tools/espruino/build.sh (see ../shared/tools/espruino/README.md) " +
-  "and point the variable at the binary it prints";
-
 /** An interpreter error, or an error line of the device program. */
 const DEVICE_FAILED = /Uncaught|[Oo]ut of [Mm]emory|OUT OF MEMORY|ERROR|Execution Interrupted|New interpreter error|Segmentation fault/;
 
-function expectLine(e: Proc, re: RegExp, ms: number): Promise<RegExpExecArray> {
+function expectLine(e: Espruino, re: RegExp, ms: number): Promise<RegExpExecArray> {
   return e.expect(re, ms, DEVICE_FAILED);
-}
-
-function scratch(): string {
-  return mkdtempSync(path.join(os.tmpdir(), "espruino-client-"));
 }
 
 /** How many times each payload arrived on `topic`. */
@@ -94,10 +61,10 @@ function counts(got: { topic: string; payload: string }[], topic: string): Map<s
  */
 async function exchange(broker: Mosquitto, program: string, prefix: string) {
   const sub = await peer(broker.port, prefix + "out/#");
-  const dir = scratch();
+  const dir = scratch("client");
   const file = path.join(dir, "prog.js");
   writeFileSync(file, program);
-  const e = new Proc(BIN!, [file], dir);
+  const e = new Espruino(BIN!, [file], dir);
   try {
     await expectLine(e, /^READY$/, 10_000);
     await sub.c.publishAsync(prefix + "in/sync", "sync", { qos: 0 });
@@ -127,7 +94,7 @@ function checkExchange(r: Awaited<ReturnType<typeof exchange>>, prefix: string):
   expect([...q1.keys()].sort()).toEqual(want1.sort()); // QoS 1: every one arrived
   expect([...q2.keys()].sort()).toEqual(want2.sort()); // QoS 2: every one arrived ...
   expect([...q2.values()].every((n) => n == 1)).toBe(true); // ... exactly once
-  expect(r.lines.filter((l) => FAILED.test(l))).toEqual([]);
+  expect(r.lines.filter((l) => INTERPRETER_ERROR.test(l))).toEqual([]);
   expect(r.exit.killed).toBe(false);
   expect(r.end).toBe(r.base); // nothing the run allocated is still held
 }
@@ -222,8 +189,8 @@ describe("MQTT client on the real Espruino interpreter, against Mosquitto", () =
     const proxy = await dropper(broker!.port);
     const code = readFileSync(built("test/mqtt-reconnect.js"), "latin1");
     const cfg = { host: "127.0.0.1", port: proxy.port, id: "esp-rc-" + process.pid, cycles: CYCLES };
-    const dir = scratch();
-    const e = new Proc(BIN8266!, [], dir);
+    const dir = scratch("client");
+    const e = new Espruino(BIN8266!, [], dir);
     try {
       await bootFromFlash(e, CONFIG(cfg) + code, 20_000);
       const first = +(await expectLine(e, /^FIRST (\d+)$/, 20_000))[1]!;

@@ -11,44 +11,18 @@
  *
  * Without the variables the tests are skipped, saying so. Binaries: ../shared/tools/espruino/build.sh.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, rmSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { GOLDEN } from "./fixtures/golden";
 import { INVALID } from "./fixtures/invalid";
-import { BUILD_HINT, bootFromFlash, Espruino, INTERPRETER_ERROR, runFile, Server, socketLines } from "./helpers/espruino";
+import { BUILD_HINT, bootFromFlash, built, Espruino, INTERPRETER_ERROR, runFile, scratch, Server, socketLines } from "./helpers/espruino";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TOTAL = GOLDEN.length + INVALID.length;
 const SUMMARY = /^selftest codec: (\d+) passed, (\d+) failed$/;
 const SKIPS = /^selftest codec: (\d+) skipped$/;
 /** Largest packet typed in on the ESP8266 shape. */
 const MAX_STREAMED = 1024;
 const UNICODE_SKIP = "a string with characters over U+00FF, which this interpreter's strings cannot hold";
-
-// ---------------------------------------------------------------- bundles
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const f of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, f.name);
-    t = Math.max(t, f.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** dist/test/<name>.js, built by tools/build.mjs when it is missing or older than its sources. */
-function bundle(name: string): string {
-  const file = path.join(ROOT, "dist/test", name + ".js");
-  const sources = Math.max(newest(path.join(ROOT, "lib")), newest(path.join(ROOT, "test/device")), newest(path.join(ROOT, "test/fixtures")));
-  if (!existsSync(file) || statSync(file).mtimeMs < sources) {
-    execFileSync(process.execPath, [path.join(ROOT, "tools/build.mjs")], { cwd: ROOT, stdio: "pipe" });
-  }
-  return file;
-}
 
 // ---------------------------------------------------------------- results
 
@@ -73,10 +47,6 @@ function parse(lines: string[]): Result {
 function skip(ctx: { skip(note?: string): void }, why: string): void {
   console.log("SKIPPED codec on Espruino: " + why);
   ctx.skip(why);
-}
-
-function scratch(): string {
-  return mkdtempSync(path.join(os.tmpdir(), "espruino-codec-"));
 }
 
 // ---------------------------------------------------------------- streaming rows (codec-stream.ts)
@@ -109,8 +79,8 @@ describe("codec on the real Espruino interpreter", () => {
   test(BIN ? "ESPRUINO_BIN: codec-selftest passes every golden and invalid row"
     : "skipped: ESPRUINO_BIN is not set (64-bit Espruino Linux binary); " + BUILD_HINT, async (ctx) => {
     if (!BIN) { skip(ctx, "ESPRUINO_BIN is not set (the 64-bit Espruino Linux binary): " + BUILD_HINT); return; }
-    const file = bundle("codec-selftest");
-    const dir = scratch();
+    const file = built("test/codec-selftest.js");
+    const dir = scratch("codec");
     try {
       const run = await runFile(BIN, file, dir, 20_000);
       const r = parse(run.out.split("\n"));
@@ -125,7 +95,7 @@ describe("codec on the real Espruino interpreter", () => {
   test(BIN8266 ? "ESPRUINO_BIN_ESP8266 (1,700 variables): every row that fits, sent over a socket, passes"
     : "skipped: ESPRUINO_BIN_ESP8266 is not set (32-bit, 1,700-variable Espruino build); " + BUILD_HINT, async (ctx) => {
     if (!BIN8266) { skip(ctx, "ESPRUINO_BIN_ESP8266 is not set (a 32-bit, 1,700-variable Espruino build): " + BUILD_HINT); return; }
-    const code = readFileSync(bundle("codec-stream"), "latin1");
+    const code = readFileSync(built("test/codec-stream.js"), "latin1");
     const m = messages();
     const lines = await stream(BIN8266, code, m.lines);
     const r = parse(lines);
@@ -156,14 +126,13 @@ function wide(v: unknown): boolean {
  */
 async function stream(bin: string, code: string, messages: string[]): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
-    const dir = scratch();
+    const dir = scratch("codec");
     const server = new Server();
     const e = new Espruino(bin, [], dir);
     const lines: string[] = [];
     let booted = false;
     try {
-      const port = await server.listen();
-      await bootFromFlash(e, server, port, code, 5_000);
+      if (!await bootFromFlash(e, code, 5_000, server)) throw new Error("the interpreter did not store codec-stream.js in 5000 ms");
       const s = await server.next(5_000);
       booted = true;
       const answers = socketLines(s, "the self-test's socket");
@@ -175,7 +144,7 @@ async function stream(bin: string, code: string, messages: string[]): Promise<st
       return lines.concat(e.out.all);
     } catch (err) {
       if (!booted && attempt < 2) continue;
-      throw new Error(String(err) + "\ninterpreter output:\n" + e.out.all.slice(-15).join("\n"));
+      throw new Error(String(err) + "\ninterpreter output:\n" + e.out.tail());
     } finally {
       e.kill();
       server.close();

@@ -28,7 +28,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { minify } from "terser";
-import { bootFromFlash, commandFor, FAILED, Proc } from "../test/helpers/espruino-proc";
+import { bootFromFlash, command, Espruino, INTERPRETER_ERROR } from "../test/helpers/espruino";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = process.env.ESPRUINO_BIN;
@@ -126,7 +126,7 @@ function memoryOf(lines: string[]): Memory {
   const loaded = lines.map((l) => /^LOADED (\d+)/.exec(l)).find((m) => m);
   const connected = lines.map((l) => /^CONNECTED (\d+)/.exec(l)).find((m) => m);
   const oom = lines.some((l) => /out of memory/i.test(l));
-  const fail = lines.find((l) => FAILED.test(l));
+  const fail = lines.find((l) => INTERPRETER_ERROR.test(l));
   const why = oom ? "out of memory" : fail ? "error: " + fail.slice(0, 60) : "no answer";
   return { loaded: loaded ? loaded[1]! : why, connected: connected ? connected[1]! : loaded ? why : "-" };
 }
@@ -135,7 +135,7 @@ async function fromRam(s: Subject, port: number): Promise<Memory> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "fp-ram-"));
   const file = path.join(dir, "prog.js");
   writeFileSync(file, programText(s, port, 0));
-  const e = new Proc(BIN8266!, [file], dir);
+  const e = new Espruino(BIN8266!, [file], dir);
   try {
     await e.expect(/^DONE$/, 30_000).catch(() => undefined);
     return memoryOf(e.lines);
@@ -147,7 +147,7 @@ async function fromRam(s: Subject, port: number): Promise<Memory> {
 
 async function fromFlash(s: Subject, port: number): Promise<Memory> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "fp-flash-"));
-  const e = new Proc(BIN8266!, [], dir);
+  const e = new Espruino(BIN8266!, [], dir);
   try {
     await bootFromFlash(e, programText(s, port, 0), 30_000);
     await e.expect(/^DONE$/, 30_000).catch(() => undefined);
@@ -164,12 +164,12 @@ async function instructions(s: Subject, port: number, n: number): Promise<number
   const file = path.join(dir, "prog.js");
   writeFileSync(file, programText(s, port, n));
   const log = path.join(dir, "cg.log");
-  const e = new Proc("valgrind", ["--tool=callgrind", "--callgrind-out-file=" + path.join(dir, "cg.out"), "--log-file=" + log, BIN!, file], dir, true);
+  const e = new Espruino("valgrind", ["--tool=callgrind", "--callgrind-out-file=" + path.join(dir, "cg.out"), "--log-file=" + log, BIN!, file], dir, true);
   try {
     const r = await e.exit(180_000);
     const done = e.lines.includes("DONE");
     const m = existsSync(log) ? /Collected : (\d+)/.exec(readFileSync(log, "utf8")) : null;
-    if (!done || !m) return "failed (" + (r.killed ? "timeout" : e.lines.find((l) => FAILED.test(l)) ?? "no DONE") + ")";
+    if (!done || !m) return "failed (" + (r.killed ? "timeout" : e.lines.find((l) => INTERPRETER_ERROR.test(l)) ?? "no DONE") + ")";
     return +m[1]!;
   } finally {
     e.kill();
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   if (!BIN8266) missing.push("free variables: ESPRUINO_BIN_ESP8266 is not set (the 1,700-variable 32-bit build)");
   if (!BIN) missing.push("instructions per publish: ESPRUINO_BIN is not set (the 64-bit Linux build)");
   if (BIN && spawnSync("valgrind", ["--version"]).status !== 0) missing.push("instructions per publish: valgrind is not installed");
-  if (BIN8266) commandFor(BIN8266);
+  if (BIN8266) command(BIN8266);
   if (!BIN8266 && !BIN) {
     for (const m of missing) console.log("not measured: " + m);
     return;
