@@ -128,6 +128,16 @@ describe("client: publish", () => {
     expect(c.publish("a", "x".repeat(100), 1)).toBe(Err.TooLarge);
   });
 
+  it("[MQTT-3.3.2-2] [MQTT-4.7.3-1] a topic given as UTF-8 bytes is checked the same way and sent as it is", () => {
+    const { c, t } = rig();
+    const b = (s: string) => new Uint8Array(Buffer.from(s, "utf8"));
+    expect(c.publish(b("a/é"), "x", 1)).toBeGreaterThan(0);
+    expect(t.of(T.PUBLISH)[0]).toMatchObject({ topic: "a/é", payload: "x" });
+    expect(c.publish(b(""), "x")).toBe(Err.Argument);
+    expect(c.publish(b("a/+"), "x")).toBe(Err.Argument);
+    expect(c.publish(b("#"), "x")).toBe(Err.Argument);
+  });
+
   it("a full outbox is reported as NoMemory, never dropped silently", () => {
     const { c, t } = rig({ slots: 4, outbox: 4096, inflight: 2 });
     const got = [1, 2, 3, 4, 5].map((i) => c.publish("t", "m" + i, 1));

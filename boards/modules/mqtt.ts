@@ -9,8 +9,8 @@
  *
  * Options: those of ClientOptions (lib/mqtt/client.ts) and EspruinoNetOptions (boards/adapters/espruino-net.ts).
  *
- * The Client here is lib's with one Espruino edge: a string payload is turned into bytes by E.toUint8Array,
- * natively. That is the right UTF-8 on every Espruino build: the ESP8266/ESP32 firmware keeps strings as bytes
+ * The Client here is lib's with one Espruino edge: a string topic or payload is turned into bytes by
+ * E.toUint8Array, natively (the last topic's bytes are kept for the next publish). That is the right UTF-8 on every Espruino build: the ESP8266/ESP32 firmware keeps strings as bytes
  * (a "°C" in the source is already its UTF-8 bytes, which a character-by-character encoder would encode a second
  * time), and builds with Unicode strings hand out UTF-8. It is also much cheaper there than a JavaScript loop
  * over the characters (measured with tools/footprint.ts).
@@ -19,7 +19,16 @@ import { Client, ClientOptions } from "../../lib/mqtt/client";
 import { EspruinoNet, EspruinoNetOptions, espruinoClock } from "../adapters/espruino-net";
 
 class EspruinoClient extends Client {
-  override publish(topic: string, payload: string | Uint8Array, qos?: number, retain?: boolean): number {
+  // the last topic string published, and its bytes: telemetry repeats its topics. No initialisers: a field
+  // initialiser in a subclass makes esbuild write a constructor with a rest parameter and spread.
+  private tt_?: string;
+  private tb_?: Uint8Array;
+
+  override publish(topic: string | Uint8Array, payload: string | Uint8Array, qos?: number, retain?: boolean): number {
+    if (typeof topic == "string") {
+      if (topic !== this.tt_ || !this.tb_) { this.tb_ = E.toUint8Array(topic); this.tt_ = topic; }
+      topic = this.tb_;
+    }
     return super.publish(topic, typeof payload == "string" ? E.toUint8Array(payload) : payload, qos, retain);
   }
 }
