@@ -138,6 +138,24 @@ describe("client: publish", () => {
     expect(c.publish(b("#"), "x")).toBe(Err.Argument);
   });
 
+  it("[MQTT-4.6.0-1] a QoS 0 message never overtakes messages queued before it", () => {
+    const { c, t } = rig();
+    t.space = 5; // no room: the QoS 1 message waits in the outbox
+    c.publish("t", "first", 1);
+    t.space = 1000;
+    c.publish("t", "second", 0); // room now, but something is queued ahead
+    t.link!.drain_();
+    expect(t.of(T.PUBLISH).map((p) => p.payload)).toEqual(["first", "second"]);
+  });
+
+  it("every topic is checked, also after a valid one", () => {
+    const { c } = rig();
+    expect(c.publish("a/b", "x")).toBe(0);
+    expect(c.publish("a/b", "y")).toBe(0);
+    expect(c.publish("", "x")).toBe(Err.Argument);
+    expect(c.publish("a/#", "x")).toBe(Err.Argument);
+  });
+
   it("a full outbox is reported as NoMemory, never dropped silently", () => {
     const { c, t } = rig({ slots: 4, outbox: 4096, inflight: 2 });
     const got = [1, 2, 3, 4, 5].map((i) => c.publish("t", "m" + i, 1));

@@ -180,9 +180,15 @@ export class Client implements Link {
    */
   publish(topic: Bytes, payload: Bytes, qos?: number, retain?: boolean): number {
     const q = qos || 0;
-    if (!(q >= 0 && q < 3) || (typeof topic == "string"
-      ? !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0
-      : checkTopic(topic, 0, topic.length))) return Err.Argument;
+    if (!(q >= 0 && q < 3)) return Err.Argument;
+    if (typeof topic == "string" ? !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0
+      : checkTopic(topic, 0, topic.length)) return Err.Argument;
+    if (!q && this.st_ == ONLINE && !this.n_) {
+      // QoS 0 with nothing queued ahead of it: straight from tx_ to the transport when it has room
+      const m = encodePublish(this.tx_, 0, topic, payload, 0, !!retain, false, 0);
+      if (m < 0) return Err.TooLarge;
+      if (this.tr_.room() >= m) { this.send_(m); return 0; }
+    }
     const n = publishSize(topic, payload, q);
     if (n < 0 || n > this.tx_.length) return Err.TooLarge;
     if (!q && this.st_ != ONLINE && !this.o_.queueQos0) { this.dropped++; return 0; }
