@@ -8,7 +8,7 @@
 import { describe, expect, test } from "vitest";
 import { Err } from "../lib/errors";
 import { encodeAck } from "../lib/mqtt/ack";
-import { connectSize, encodeConnect } from "../lib/mqtt/connect";
+import { connectSize, encodeConnack, encodeConnect } from "../lib/mqtt/connect";
 import { Decoder } from "../lib/mqtt/decoder";
 import { encodePacket, PacketInput } from "../lib/mqtt/encode";
 import { ALL } from "../lib/mqtt/parsers";
@@ -265,6 +265,11 @@ describe("encoder argument errors: an Err and nothing written", () => {
     check(encodeSubscribe(b, 0, 1, [], []), Err.NoFilters);
     check(encodeUnsubscribe(b, 0, 1, []), Err.NoFilters);
     check(encodeSuback(b, 0, 1, []), Err.NoFilters);
+  });
+
+  test("[MQTT-3.9.3-2] SUBACK codes other than 0, 1, 2, 0x80, and CONNACK codes over 5 (Table 3.1): Err.ReturnCode", () => {
+    for (const c of [3, 0x7f, 0x81, 255, -1, NaN]) check(encodeSuback(b, 0, 1, [0, c]), Err.ReturnCode);
+    for (const c of [6, 255, -1, NaN]) check(encodeConnack(b, 0, false, c), Err.ReturnCode);
   });
 
   test("[MQTT-3.8.3-4] SUBSCRIBE requested QoS 3, or a filter without a QoS: Err.Qos", () => {

@@ -78,6 +78,7 @@ export function connectSize(o: ConnectFields): number {
  * forced to 0 with a non-zero code [MQTT-3.2.2-4].
  */
 export function encodeConnack(b: Uint8Array, off: number, sessionPresent: boolean, code: number): number {
+  if (!(code >= 0 && code < 6)) return Err.ReturnCode; // codes over 5 are reserved (Table 3.1)
   const n = start(b, off, T.CONNACK << 4, 2);
   if (n > 0) { w8(sessionPresent && !code ? 1 : 0); w8(code); }
   return n;

@@ -52,6 +52,7 @@ function encodeFilters(b: Uint8Array, off: number, t: T, id: number, filters: By
 export function encodeSuback(b: Uint8Array, off: number, id: number, codes: ArrayLike<number>): number {
   if (!codes.length) return Err.NoFilters;
   if (!(id > 0 && id < 65536)) return Err.PacketId;
+  for (let i = 0; i < codes.length; i++) if (!(codes[i]! >= 0 && codes[i]! < 3) && codes[i] !== 0x80) return Err.ReturnCode; // [MQTT-3.9.3-2]
   const n = start(b, off, T.SUBACK << 4, 2 + codes.length);
   if (n < 0) return n;
   w16(id);
