@@ -15,12 +15,9 @@ import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { Err } from "../lib/errors";
 import { errName } from "../lib/errname";
-import { connectSize } from "../lib/mqtt/connect";
 import { Decoder } from "../lib/mqtt/decoder";
-import { encodePacket, PacketInput } from "../lib/mqtt/encode";
+import { encodePacket, PacketInput, packetSizeOf } from "../lib/mqtt/encode";
 import { ALL } from "../lib/mqtt/parsers";
-import { publishSize } from "../lib/mqtt/publish";
-import { subscribeSize, unsubscribeSize } from "../lib/mqtt/subscribe";
 import { Packet, T } from "../lib/mqtt/types";
 import { varSize } from "../lib/mqtt/wire";
 import { GOLDEN } from "./fixtures/golden";
@@ -87,20 +84,9 @@ const ARBS: [string, fc.Arbitrary<PacketInput>][] = [
 ];
 const anyPacket = fc.oneof(...ARBS.map((a) => a[1]));
 
-function sizeOf(o: PacketInput): number {
-  switch (o.type) {
-    case T.CONNECT: return connectSize({ clientId: o.clientId ?? "", username: o.username, password: o.password, will: o.will });
-    case T.PUBLISH: return publishSize(o.topic ?? "", o.payload ?? "", o.qos ?? 0);
-    case T.SUBSCRIBE: return subscribeSize(o.filters ?? []);
-    case T.UNSUBSCRIBE: return unsubscribeSize(o.filters ?? []);
-    case T.SUBACK: return 4 + (o.codes ?? []).length;
-    case T.PINGREQ: case T.PINGRESP: case T.DISCONNECT: return 2;
-  }
-  return 4;
-}
 
 function encode(o: PacketInput): Uint8Array {
-  const b = new Uint8Array(sizeOf(o));
+  const b = new Uint8Array(packetSizeOf(o));
   expect(encodePacket(b, 0, o)).toBe(b.length);
   return b;
 }

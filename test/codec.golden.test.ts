@@ -8,12 +8,12 @@
 import { describe, expect, test } from "vitest";
 import { Err } from "../lib/errors";
 import { encodeAck } from "../lib/mqtt/ack";
-import { connectSize, encodeConnack, encodeConnect } from "../lib/mqtt/connect";
+import { encodeConnack, encodeConnect } from "../lib/mqtt/connect";
 import { Decoder } from "../lib/mqtt/decoder";
-import { encodePacket, PacketInput } from "../lib/mqtt/encode";
+import { encodePacket, PacketInput, packetSizeOf } from "../lib/mqtt/encode";
 import { ALL } from "../lib/mqtt/parsers";
 import { encodePublish, publishSize } from "../lib/mqtt/publish";
-import { encodeSuback, encodeSubscribe, encodeUnsubscribe, subscribeSize, unsubscribeSize } from "../lib/mqtt/subscribe";
+import { encodeSuback, encodeSubscribe, encodeUnsubscribe } from "../lib/mqtt/subscribe";
 import { MAX_REMAINING, T } from "../lib/mqtt/types";
 import { GOLDEN } from "./fixtures/golden";
 import { fromHex, pattern, toHex } from "./fixtures/hex";
@@ -23,22 +23,9 @@ const MAX = 65536;
 const rows = GOLDEN.map((g) => ({ name: g.name, hex: g.hex, packet: g.packet, bytes: fromHex(g.hex), want: expected(g.packet) }));
 const run = makeRunner(MAX);
 
-/** The family size function for `o`, or the fixed size of the packets that have none. */
-function sizeOf(o: PacketInput): number {
-  switch (o.type) {
-    case T.CONNECT:
-      return connectSize({ clientId: o.clientId ?? "", clean: o.clean, keepalive: o.keepalive, username: o.username, password: o.password, will: o.will });
-    case T.PUBLISH: return publishSize(o.topic ?? "", o.payload ?? "", o.qos ?? 0);
-    case T.SUBSCRIBE: return subscribeSize(o.filters ?? []);
-    case T.UNSUBSCRIBE: return unsubscribeSize(o.filters ?? []);
-    case T.SUBACK: return 4 + (o.codes ?? []).length;
-    case T.PINGREQ: case T.PINGRESP: case T.DISCONNECT: return 2;
-  }
-  return 4;
-}
 
 function encodeHex(o: PacketInput): string {
-  const b = new Uint8Array(sizeOf(o));
+  const b = new Uint8Array(packetSizeOf(o));
   const n = encodePacket(b, 0, o);
   expect(n).toBe(b.length);
   return toHex(b);
@@ -87,7 +74,7 @@ describe.each(rows)("golden: $name", (r) => {
   });
 
   test("the size function equals the encoded length", () => {
-    expect(sizeOf(r.packet)).toBe(r.bytes.length);
+    expect(packetSizeOf(r.packet)).toBe(r.bytes.length);
   });
 
   test("this codec decodes the golden bytes to the fixture's fields", () => {

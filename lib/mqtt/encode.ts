@@ -5,10 +5,10 @@
  */
 import { Err } from "../errors";
 import { Bytes, T } from "./types";
-import { encodeConnack, encodeConnect, WillFields } from "./connect";
-import { encodePublish } from "./publish";
+import { connectSize, encodeConnack, encodeConnect, WillFields } from "./connect";
+import { encodePublish, publishSize } from "./publish";
 import { encodeAck } from "./ack";
-import { encodeSuback, encodeSubscribe, encodeUnsubscribe } from "./subscribe";
+import { encodeSuback, encodeSubscribe, encodeUnsubscribe, subscribeSize, unsubscribeSize } from "./subscribe";
 import { encodeEmpty } from "./ping";
 
 /** A packet to encode; which fields matter depends on `type` (as in `Packet`), with strings allowed for bytes. */
@@ -31,6 +31,25 @@ export interface PacketInput {
   codes?: ArrayLike<number>;
   filters?: Bytes[];
   qoss?: number[];
+}
+
+/** The size `encodePacket` writes for `o` (the family size function, or the fixed size), or Err.TooLarge. */
+export function packetSizeOf(o: PacketInput): number {
+  switch (o.type) {
+    case T.CONNECT:
+      return connectSize({ clientId: o.clientId ?? "", username: o.username, password: o.password, will: o.will });
+    case T.PUBLISH:
+      return publishSize(o.topic ?? "", o.payload ?? "", o.qos ?? 0);
+    case T.SUBSCRIBE:
+      return subscribeSize(o.filters ?? []);
+    case T.UNSUBSCRIBE:
+      return unsubscribeSize(o.filters ?? []);
+    case T.SUBACK:
+      return 4 + (o.codes ?? []).length;
+    case T.PINGREQ: case T.PINGRESP: case T.DISCONNECT:
+      return 2;
+  }
+  return 4;
 }
 
 /** Encodes `o` at `b[off]`; returns the size written or an Err (nothing written then). */
