@@ -39,3 +39,21 @@ export interface Clock {
   after(ms: number, fn: () => void): unknown;
   cancel(h: unknown): void;
 }
+
+/**
+ * One accepted connection, as a server (the broker) sees it: the same write/room/close contract as a
+ * Transport, without open(). The host (Node `net`/`tls`/WebSocket listeners in sim/, Espruino's
+ * `net.createServer` in boards/) hands each new connection to the server, which answers with the Link the
+ * connection reports to (`up_` is not called: an accepted connection is already up).
+ */
+export interface Conn {
+  /** Writes `b[s..e)` whole (copied or sent before returning); the caller has checked `room()`. */
+  write(b: Uint8Array, s: number, e: number): void;
+  /** Bytes the connection's bounded write buffer still accepts. */
+  room(): number;
+  /** Closes (after queued bytes are sent); `down_` follows once. */
+  close(): void;
+}
+
+/** What accepts connections: a host calls `accept` for each, and the returned Link gets that connection's events. */
+export type Accept = (c: Conn) => Link;

@@ -2,8 +2,9 @@
  * The resumable streaming decoder [MQTT-2]: feed it chunks of any size; it hands each complete packet to
  * `onPacket`, with `topic`/`payload` as views (no copies). A packet that arrives whole inside one chunk is
  * parsed in place; one that spans chunks is gathered into the decoder's own buffer, allocated once at
- * construction and never grown. The maximum packet size is checked as soon as the remaining length is
- * known, before any of the body is buffered.
+ * construction and never grown (a lazy decoder, for a broker's many connections, allocates it when a packet
+ * first spans chunks, sized to that packet, and replaces it only by a bigger one, up to the maximum). The
+ * maximum packet size is checked as soon as the remaining length is known, before any of the body is buffered.
  *
  * Which packet types are accepted is the `parsers` table (lib/mqtt/parsers.ts): a client accepts what a
  * server sends and a server what a client sends, so a bundle carries only the parsers it needs, and a packet
@@ -30,15 +31,18 @@ export class Decoder {
   private len_ = 0;
   private mul_ = 1;
   private got_ = 0;
-  private readonly buf: Uint8Array;
+  private buf: Uint8Array;
 
   /**
    * @param max largest whole packet accepted, in bytes (fixed header included); at least 2.
    * @param parsers body parser per packet type (index 0..15); 0 where the type is not accepted.
    * @param onPacket called synchronously for every complete, valid packet.
+   * @param lazy allocate the buffer for packets that span chunks only when one comes, sized to it (and grown
+   *   to a bigger one later, never past `max`): a broker's idle connections then hold no buffer. Without it
+   *   (the client) the whole buffer is allocated here, once.
    */
-  constructor(readonly max: number, private readonly parsers_: ArrayLike<Parser | 0>, private readonly onPacket_: (p: Packet) => void) {
-    this.buf = new Uint8Array(max > 2 ? max - 2 : 0);
+  constructor(readonly max: number, private readonly parsers_: ArrayLike<Parser | 0>, private readonly onPacket_: (p: Packet) => void, lazy?: boolean) {
+    this.buf = new Uint8Array(lazy || max < 3 ? 0 : max - 2);
     this.packet = { type: 0, flags: 0, length: 0, id: 0 } as unknown as Packet;
   }
 
@@ -108,6 +112,7 @@ export class Decoder {
     }
     this.st_ = BODY;
     this.got_ = 0;
+    if (this.buf.length < len) this.buf = new Uint8Array(len < 64 ? 64 : len);
     return i;
   }
 

@@ -1,0 +1,30 @@
+/**
+ * The broker's one dispatch (after aedes): each packet from a client goes to its handler. Until CONNECT has
+ * been accepted nothing else is allowed [MQTT-3.1.0-1]. Which types can arrive at all is the codec's SERVER
+ * table (CONNACK, SUBACK, UNSUBACK, PINGRESP from a client are refused there) [MQTT-4.8.0-1].
+ */
+import { Packet, T } from "../mqtt/types";
+import type { Broker } from "./broker";
+import { Peer } from "./peer";
+import { onConnect } from "./handlers/connect";
+import { onPublish } from "./handlers/publish";
+import { onPuback, onPubcomp, onPubrec, onPubrel } from "./handlers/ack";
+import { onSubscribe } from "./handlers/subscribe";
+import { onUnsubscribe } from "./handlers/unsubscribe";
+import { onPingreq } from "./handlers/ping";
+import { onDisconnect } from "./handlers/disconnect";
+
+export function dispatch(b: Broker, p: Peer, pk: Packet): void {
+  const t = pk.type;
+  if (t == T.CONNECT) return onConnect(b, p, pk);
+  if (!p.s_) return b.bad_(p, -2, t); // [MQTT-3.1.0-1]
+  if (t == T.PUBLISH) return onPublish(b, p, pk);
+  if (t == T.PUBACK) return onPuback(b, p, pk);
+  if (t == T.PUBREC) return onPubrec(b, p, pk);
+  if (t == T.PUBREL) return onPubrel(b, p, pk);
+  if (t == T.PUBCOMP) return onPubcomp(b, p, pk);
+  if (t == T.SUBSCRIBE) return onSubscribe(b, p, pk);
+  if (t == T.UNSUBSCRIBE) return onUnsubscribe(b, p, pk);
+  if (t == T.PINGREQ) return onPingreq(b, p);
+  onDisconnect(b, p);
+}

@@ -1,0 +1,65 @@
+/**
+ * CONNECT (§3.1): a second CONNECT is a violation [MQTT-3.1.0-2]; an empty client id gets one assigned with a
+ * clean session [MQTT-3.1.3-6] and is refused without (CONNACK 2) [MQTT-3.1.3-8]; authentication (CONNACK
+ * 4/5); limits (CONNACK 3); session takeover [MQTT-3.1.4-2]; clean session discards an old session
+ * [MQTT-3.1.2-6]; session present [MQTT-3.2.2-2] [MQTT-3.2.2-3]; keepalive; the will kept for an abnormal end.
+ */
+import { Err } from "../../errors";
+import { encodeConnack } from "../../mqtt/connect";
+import { Packet } from "../../mqtt/types";
+import type { Broker } from "../broker";
+import { Peer } from "../peer";
+
+export function onConnect(b: Broker, p: Peer, pk: Packet): void {
+  if (p.s_) return b.bad_(p, Err.Protocol, 1); // [MQTT-3.1.0-2]
+  let id = b.text_(pk.clientId);
+  const user = pk.username ? b.text_(pk.username) : null;
+  if (!id) {
+    if (!pk.clean) return b.refuse_(p, 2, "empty client id without clean session"); // [MQTT-3.1.3-8]
+    id = b.newId_(); // [MQTT-3.1.3-6]
+  }
+  const a = b.o.auth;
+  let code = a ? a.login(id, user, pk.password) : 0;
+  const willTopic = pk.will ? b.text_(pk.willTopic) : "";
+  if (!code && a && pk.will && !a.canWrite(id, user, willTopic)) code = 5;
+  if (code) {
+    b.stats.refusedAuth++;
+    return b.refuse_(p, code, (code == 4 ? "bad user name or password: " : "not authorized: ") + id + (user ? " user " + user : ""));
+  }
+  let s = b.session(id);
+  const old = s ? s.peer_ as Peer | null : null;
+  if (old) {
+    // session takeover: the existing connection is closed [MQTT-3.1.4-2]; no will, the client is still there
+    old.bye_ = true;
+    old.s_ = null;
+    s!.detach_();
+    b.stats.clientsConnected--;
+    b.drop_(old, "taken over by a new connection");
+  }
+  if (b.stats.clientsConnected >= b.maxClients_) {
+    b.stats.refusedClients++;
+    return b.refuse_(p, 3, "limit of " + b.maxClients_ + " clients reached: " + id);
+  }
+  if (s && pk.clean) { b.forget_(s); s = undefined; } // [MQTT-3.1.2-6]
+  const present = !!s;
+  if (!s) {
+    const n = b.open_(id, pk.clean);
+    if (!n) {
+      b.stats.refusedClients++;
+      return b.refuse_(p, 3, "limit of " + b.maxSessions_ + " sessions reached: " + id);
+    }
+    s = n;
+  }
+  s.clean = pk.clean;
+  s.user_ = user;
+  s.peer_ = p;
+  s.will_ = pk.will ? { topic: willTopic, payload: pk.willPayload.slice(), qos: pk.willQos, retain: pk.willRetain } : null;
+  p.s_ = s;
+  p.ka_ = pk.keepalive * 1000;
+  const st = b.stats;
+  st.connects++;
+  if (++st.clientsConnected > st.clientsMaximum) st.clientsMaximum = st.clientsConnected;
+  b.send_(p, encodeConnack(b.tx_, 0, present, 0));
+  b.log_("connect " + id + (user ? " user " + user : "") + (pk.clean ? "" : " persistent") + (present ? " (session resumed)" : ""));
+  if (present) b.resume_(s);
+}

@@ -1,0 +1,32 @@
+/**
+ * PUBLISH from a client (§3.3): QoS 1 answered with PUBACK [MQTT-4.3.2-2]; QoS 2 delivered onwards once and
+ * answered with PUBREC, its id remembered until PUBREL so a resent copy is not delivered again [MQTT-4.3.3-2];
+ * a publish the ACL denies is dropped and counted, and still acknowledged (3.1.1 has no way to refuse one).
+ */
+import { Packet, T } from "../../mqtt/types";
+import type { Broker } from "../broker";
+import { Peer } from "../peer";
+
+export function onPublish(b: Broker, p: Peer, pk: Packet): void {
+  const s = p.s_!;
+  const q = pk.qos;
+  b.stats.msgsReceived++;
+  if (q == 2) {
+    if (s.rx_.indexOf(pk.id) >= 0) return b.ack_(p, T.PUBREC, pk.id); // a resend: delivered already
+    if (s.rx_.length >= b.maxInbound_) {
+      b.stats.protocolErrors++;
+      return b.drop_(p, "more than " + b.maxInbound_ + " QoS 2 messages awaiting PUBREL");
+    }
+    s.rx_.push(pk.id);
+  }
+  const topic = b.text_(pk.topic);
+  const a = b.o.auth;
+  if (a && !a.canWrite(s.id, s.user_, topic)) {
+    b.stats.publishDenied++;
+    b.log_("publish denied: " + s.id + " on " + topic);
+  } else {
+    b.incoming_(topic, pk.payload, q, pk.retain);
+  }
+  if (q == 1) b.ack_(p, T.PUBACK, pk.id);
+  else if (q == 2) b.ack_(p, T.PUBREC, pk.id);
+}

@@ -1,0 +1,56 @@
+/**
+ * SUBSCRIBE (§3.8): each filter granted at the QoS asked for, or refused with 0x80 when the ACL denies it or a
+ * limit is reached (subscriptions per client, in total) [MQTT-3.9.3-1]; a filter already held has its QoS
+ * replaced [MQTT-3.8.4-3]; SUBACK with the same packet id [MQTT-3.8.4-1] [MQTT-3.8.4-2]; then the retained
+ * messages each granted filter matches, with the retain flag set [MQTT-3.3.1-6] [MQTT-3.3.1-8].
+ */
+import { encodeSuback } from "../../mqtt/subscribe";
+import { Packet } from "../../mqtt/types";
+import type { Broker } from "../broker";
+import { Peer } from "../peer";
+import { Session } from "../session";
+import { Msg } from "../types";
+
+export function onSubscribe(b: Broker, p: Peer, pk: Packet): void {
+  const s = p.s_!;
+  const n = pk.filters.length;
+  const codes = new Uint8Array(n);
+  const fs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = b.text_(pk.filters[i]!);
+    fs.push(f);
+    codes[i] = grant(b, s, f, pk.qoss[i]!);
+  }
+  b.send_(p, encodeSuback(b.tx_, 0, pk.id, codes));
+  const a = b.o.auth;
+  for (let i = 0; i < n; i++) {
+    const g = codes[i]!;
+    if (g & 0x80) continue;
+    b.ret_.each(fs[i]!, (m: Msg) => {
+      if (!a || a.canRead(s.id, s.user_, m.topic)) b.deliver_(s, m, m.qos < g ? m.qos : g, true);
+    });
+  }
+}
+
+/** The QoS granted for `f`, or 0x80. */
+function grant(b: Broker, s: Session, f: string, q: number): number {
+  const a = b.o.auth;
+  if (a && !a.canSubscribe(s.id, s.user_, f)) return deny(b, s, f, "not allowed");
+  const i = s.filters_.indexOf(f);
+  if (i >= 0) {
+    s.qoss_[i] = q;
+  } else {
+    if (s.filters_.length >= b.maxSubsPer_) return deny(b, s, f, "limit of " + b.maxSubsPer_ + " per client");
+    if (b.subs_.size >= b.maxSubs_) return deny(b, s, f, "limit of " + b.maxSubs_ + " in total");
+    s.filters_.push(f);
+    s.qoss_.push(q);
+  }
+  b.subs_.add(f, s, q);
+  return q;
+}
+
+function deny(b: Broker, s: Session, f: string, why: string): number {
+  b.stats.subscribeDenied++;
+  b.log_("subscribe refused: " + s.id + " to " + f + " (" + why + ")");
+  return 0x80;
+}

@@ -1,0 +1,20 @@
+/**
+ * UNSUBSCRIBE (§3.10): each filter that matches one held exactly is removed [MQTT-3.10.4-1] (wildcards are not
+ * expanded); UNSUBACK with the same packet id, also when nothing was removed [MQTT-3.10.4-4] [MQTT-3.10.4-5].
+ */
+import { Packet, T } from "../../mqtt/types";
+import type { Broker } from "../broker";
+import { Peer } from "../peer";
+
+export function onUnsubscribe(b: Broker, p: Peer, pk: Packet): void {
+  const s = p.s_!;
+  for (let i = 0; i < pk.filters.length; i++) {
+    const f = b.text_(pk.filters[i]!);
+    const k = s.filters_.indexOf(f);
+    if (k < 0) continue;
+    s.filters_.splice(k, 1);
+    s.qoss_.splice(k, 1);
+    b.subs_.remove(f, s);
+  }
+  b.ack_(p, T.UNSUBACK, pk.id);
+}

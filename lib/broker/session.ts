@@ -1,0 +1,82 @@
+/**
+ * A client's session [MQTT-3.1.2-4]: what the broker keeps for a client id, connected or not. Its subscriptions,
+ * the QoS 1/2 messages on their way to the client (queued, sent and unacknowledged, or PUBREL sent), the ids of
+ * inbound QoS 2 messages waiting for their PUBREL, and the will of the current connection.
+ *
+ * The outbound queue is four parallel arrays in delivery order, never longer than the broker's maxQueue:
+ * `qm_` message, `qq_` QoS granted, `qi_` packet id (0 until first sent), `qs_` state. Order is kept through
+ * resends, so a topic's messages reach the client in the order they were received [MQTT-4.6.0-6].
+ */
+import { Msg } from "./types";
+
+/** Outbound states. */
+export const QUEUED = 0; // not yet sent on this connection (a packet id already given means: resend with DUP)
+export const SENT = 1; // PUBLISH sent; waiting for PUBACK (QoS 1) or PUBREC (QoS 2)
+export const REL = 2; // PUBREL sent; waiting for PUBCOMP
+
+/** The connection a session is attached to, as the session needs it (lib/broker/peer.ts). */
+export interface Attached {
+  close_(): void;
+}
+
+export class Session {
+  /** The connection, or null while the client is away. */
+  peer_: Attached | null = null;
+  /** The user name given at CONNECT (for the ACL's %u and per-user rules). */
+  user_: string | null = null;
+  readonly filters_: string[] = [];
+  readonly qoss_: number[] = [];
+  readonly qm_: Msg[] = [];
+  readonly qq_: number[] = [];
+  readonly qi_: number[] = [];
+  readonly qs_: number[] = [];
+  /** QoS 1/2 messages sent and not completed on this connection. */
+  fly_ = 0;
+  /** Last packet id given. */
+  lastId_ = 0;
+  /** Inbound QoS 2 ids delivered onwards, waiting for PUBREL [MQTT-4.3.3-2]. */
+  readonly rx_: number[] = [];
+  will_: Msg | null = null;
+  /** Routing scratch: the message number this session last matched, and the highest QoS among its matches. */
+  mark_ = 0;
+  best_ = 0;
+
+  constructor(readonly id: string, public clean: boolean) {}
+
+  /** A packet id not used by any message of this session in flight [MQTT-2.3.1-2]. */
+  nextId_(): number {
+    for (;;) {
+      const id = this.lastId_ = this.lastId_ % 65535 + 1;
+      if (this.qi_.indexOf(id) < 0) return id;
+    }
+  }
+
+  /** Index of the message with packet id `id` in state `st`, or -1. */
+  find_(id: number, st: number): number {
+    const q = this.qi_;
+    for (let i = 0; i < q.length; i++) if (q[i] == id && this.qs_[i] == st) return i;
+    return -1;
+  }
+
+  push_(m: Msg, qos: number): void {
+    this.qm_.push(m);
+    this.qq_.push(qos);
+    this.qi_.push(0);
+    this.qs_.push(QUEUED);
+  }
+
+  remove_(i: number): void {
+    this.qm_.splice(i, 1);
+    this.qq_.splice(i, 1);
+    this.qi_.splice(i, 1);
+    this.qs_.splice(i, 1);
+  }
+
+  /** The connection is gone: whatever was sent is sent again (with DUP) on the next one [MQTT-4.4.0-1]. */
+  detach_(): void {
+    this.peer_ = null;
+    this.fly_ = 0;
+    this.will_ = null;
+    for (let i = 0; i < this.qs_.length; i++) if (this.qs_[i] == SENT) this.qs_[i] = QUEUED;
+  }
+}

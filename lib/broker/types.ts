@@ -1,0 +1,110 @@
+/**
+ * The micro-broker's shared types: options (every limit), the message record, the authentication/ACL hook and
+ * the persistence snapshot. Platform-neutral (lib/ sees only lib/hal/): the Node host (sim/broker/) and the
+ * Espruino host (boards/) supply connections, clock, password checking and storage.
+ */
+
+/** One application message as the broker holds it: immutable once made, shared by every queue it sits in. */
+export interface Msg {
+  topic: string;
+  /** A copy owned by the broker (never a view into a decoder buffer). */
+  payload: Uint8Array;
+  qos: number;
+  retain: boolean;
+}
+
+/**
+ * Authentication and authorisation, injected (STYLE rule 1): the broker asks, the host decides. The ACL module
+ * (lib/broker/acl.ts) implements it from a config; password hashing stays with the host (scrypt on Node).
+ */
+export interface Auth {
+  /** CONNECT: 0 to accept, or the CONNACK refusal code: 4 (bad user name or password) or 5 (not authorized). */
+  login(clientId: string, username: string | null, password: Uint8Array | null): number;
+  /** May this client subscribe to `filter`? (false: SUBACK 0x80) */
+  canSubscribe(clientId: string, username: string | null, filter: string): boolean;
+  /** May this client receive a message on `topic`? (checked at delivery, after the filter matched) */
+  canRead(clientId: string, username: string | null, topic: string): boolean;
+  /** May this client publish on `topic`? (false: dropped and counted, acknowledged as the spec requires) */
+  canWrite(clientId: string, username: string | null, topic: string): boolean;
+}
+
+export interface BrokerOptions {
+  /** Connected clients at once (default 64); one more gets CONNACK 3 (server unavailable). */
+  maxClients?: number;
+  /** Sessions kept, connected or not (default 2 x maxClients); a new session over it gets CONNACK 3. */
+  maxSessions?: number;
+  /** Largest packet accepted from a client, fixed header included (default 65,536); larger: disconnect. */
+  maxPacket?: number;
+  /** Subscriptions per client (default 32) and in the whole broker (default 1,024); over it: SUBACK 0x80. */
+  maxSubsPerClient?: number;
+  maxSubs?: number;
+  /** Retained messages (default 256) and their payload bytes (default 65,536); a new one over it is not kept. */
+  maxRetained?: number;
+  maxRetainedBytes?: number;
+  /**
+   * Messages queued per session: QoS 1/2 in flight or waiting, online or offline (default 100). Offline, a
+   * message over it is dropped and counted; online, the client is disconnected (a subscriber that does not
+   * read), its session keeps what it had.
+   */
+  maxQueue?: number;
+  /** QoS 1/2 messages sent to a client and not yet acknowledged (default 20, as Mosquitto's max_inflight_messages). */
+  maxInflight?: number;
+  /** Inbound QoS 2 packet ids awaiting PUBREL per client (default 32); over it the client is disconnected. */
+  maxInbound?: number;
+  /** Time allowed between accepting a connection and its CONNECT, ms (default 10,000). */
+  connectTimeout?: number;
+  /** $SYS/broker/... statistics period, ms (default 10,000; 0: off). */
+  sysInterval?: number;
+  /** Authentication and ACL; without it every client is accepted with full access. */
+  auth?: Auth;
+  /** A line of log (connects, disconnects, refusals, limits hit); default: none. */
+  log?: (line: string) => void;
+  /** UTF-8 bytes (already checked by the codec) to a string; default lib/mqtt/utf8.ts's utf8Text. Node passes a native decoder. */
+  text?: (b: Uint8Array) => string;
+  /** The broker's version string in $SYS/broker/version. */
+  version?: string;
+}
+
+/** Counters: the $SYS figures and every limit hit (STYLE: every refusal is counted). */
+export interface Stats {
+  clientsConnected: number;
+  clientsTotal: number; // sessions, connected or not
+  clientsMaximum: number; // most connected at once
+  connects: number;
+  msgsReceived: number;
+  msgsSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  msgsDropped: number; // QoS 0 to a full connection, messages over an offline session's queue
+  publishDenied: number; // ACL refused a PUBLISH
+  subscribeDenied: number; // ACL or limit refused a filter
+  refusedClients: number; // CONNACK 3 for maxClients / maxSessions
+  refusedAuth: number; // CONNACK 4/5
+  retainedDropped: number; // a retained message not kept (maxRetained / maxRetainedBytes)
+  oversize: number; // packets over maxPacket (connection closed)
+  protocolErrors: number; // connections closed for a protocol violation
+  slowClients: number; // connections closed because their queue filled while online
+  keepaliveTimeouts: number;
+  connectTimeouts: number;
+}
+
+/** What persistence writes and reads back (plain data, JSON-friendly: payloads as arrays of bytes). */
+export interface Snapshot {
+  retained: SnapshotMsg[];
+  sessions: SnapshotSession[];
+}
+
+export interface SnapshotMsg {
+  topic: string;
+  payload: number[];
+  qos: number;
+  retain: boolean;
+}
+
+export interface SnapshotSession {
+  clientId: string;
+  filters: string[];
+  qoss: number[];
+  /** Undelivered and unacknowledged QoS 1/2 messages, in order (sent again with DUP where they were sent). */
+  queue: SnapshotMsg[];
+}
