@@ -81,11 +81,19 @@ export class Broker implements Host {
   }
 
   /** The host's callback for new connections (an `Accept`). */
-  readonly accept: Accept = (c: Conn): Link => {
+  readonly accept: Accept = (c: Conn): Link => this.peer_(c, false);
+
+  /** A bridge's local connection (lib/broker/bridge.ts): its session gets no copies of its own messages. */
+  acceptBridge(c: Conn): Link {
+    return this.peer_(c, true);
+  }
+
+  private peer_(c: Conn, bridge: boolean): Peer {
     const p = new Peer(this, c, this.maxPacket_, this.clock.now());
+    p.bridge_ = bridge;
     this.peers_.push(p);
     return p;
-  };
+  }
 
   /** Starts the timer: CONNECT and keepalive timeouts, $SYS statistics. */
   start(): void {
@@ -104,7 +112,7 @@ export class Broker implements Host {
   /** Publishes from inside the broker (bridge, tools) as a client with every right would; returns Err.Ok or Err.TooLarge. */
   publish(topic: string, payload: Uint8Array, qos: number, retain: boolean): Err {
     if (payload.length + topic.length * 3 + 8 > this.maxPacket_) return Err.TooLarge;
-    this.incoming_(topic, payload, qos, retain);
+    this.incoming_(topic, payload, qos, retain, null);
     return Err.Ok;
   }
 
@@ -157,7 +165,7 @@ export class Broker implements Host {
     this.log_("disconnect " + s.id + (p.why_ ? " (" + p.why_ + ")" : p.bye_ ? "" : " (connection lost)"));
     if (s.clean) this.forget_(s); // [MQTT-3.1.2-6]
     // the will: published when the connection ends without DISCONNECT [MQTT-3.1.2-8], with its QoS and retain
-    if (will) this.incoming_(will.topic, will.payload, will.qos, will.retain);
+    if (will) this.incoming_(will.topic, will.payload, will.qos, will.retain, null);
   }
 
   /** Closes a connection for a protocol error [MQTT-4.8.0-1]; a CONNECT at another level gets CONNACK 1 first [MQTT-3.1.2-2]. */
@@ -229,7 +237,7 @@ export class Broker implements Host {
   // ------------------------------------------------------------------ messages
 
   /** A message from a client, a will or the broker itself: retained when asked, then routed. */
-  incoming_(topic: string, payload: Uint8Array, qos: number, retain: boolean): void {
+  incoming_(topic: string, payload: Uint8Array, qos: number, retain: boolean, from: Session | null): void {
     let m: Msg | null = null;
     if (retain) {
       m = { topic: topic, payload: payload.slice(), qos: qos, retain: true };
@@ -238,15 +246,16 @@ export class Broker implements Host {
         this.log_("retained message on " + topic + " not kept: limit of " + this.ret_.count + " messages / " + this.ret_.bytes + " bytes");
       }
     }
-    this.route_(topic, payload, qos, m);
+    this.route_(topic, payload, qos, m, from);
   }
 
   /**
    * Delivers to every session with a matching subscription, once per session at the highest matching QoS,
    * downgraded to the message's [MQTT-3.3.5-1], without the retain flag [MQTT-3.3.1-9]. The payload is copied
-   * once, only when someone gets it.
+   * once, only when someone gets it. A bridge's session does not get back what it published itself (no
+   * local), and gets the retain flag as published, so a retained message stays retained upstream.
    */
-  private route_(topic: string, payload: Uint8Array, qos: number, m: Msg | null): void {
+  private route_(topic: string, payload: Uint8Array, qos: number, m: Msg | null, from: Session | null): void {
     this.mark_++;
     this.nHit_ = 0;
     this.subs_.match(topic, this.visit_);
@@ -254,9 +263,9 @@ export class Broker implements Host {
     const a = this.o.auth;
     for (let i = 0; i < n; i++) {
       const s = this.hit_[i]!;
-      if (a && !a.canRead(s.id, s.user_, topic)) continue;
+      if (s == from && s.bridge_ || a && !a.canRead(s.id, s.user_, topic)) continue;
       if (!m) m = { topic: topic, payload: payload.slice(), qos: qos, retain: false };
-      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, false);
+      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, s.bridge_ && m.retain);
     }
   }
 

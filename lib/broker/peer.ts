@@ -27,6 +27,8 @@ export class Peer implements Link, Attached {
   dead_ = false;
   /** DISCONNECT came, or the session was taken over: no will [MQTT-3.1.2-10]. */
   bye_ = false;
+  /** A bridge's local connection (Broker.acceptBridge). */
+  bridge_ = false;
   /** Why the broker closed it (for the log), or "". */
   why_ = "";
 

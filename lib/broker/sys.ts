@@ -30,7 +30,7 @@ export function publishSys(b: Broker, now: number): void {
 function one(b: Broker, name: string, v: string): void {
   const t = new Uint8Array(v.length);
   for (let i = 0; i < v.length; i++) t[i] = v.charCodeAt(i) & 255;
-  b.incoming_("$SYS/broker/" + name, t, 0, false);
+  b.incoming_("$SYS/broker/" + name, t, 0, false, null);
 }
 
 /** (For type checks: every name above is a Stats field.) */

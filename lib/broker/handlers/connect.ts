@@ -52,6 +52,7 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   }
   s.clean = pk.clean;
   s.user_ = user;
+  s.bridge_ = p.bridge_;
   s.peer_ = p;
   s.will_ = pk.will ? { topic: willTopic, payload: pk.willPayload.slice(), qos: pk.willQos, retain: pk.willRetain } : null;
   p.s_ = s;

@@ -25,7 +25,7 @@ export function onPublish(b: Broker, p: Peer, pk: Packet): void {
     b.stats.publishDenied++;
     b.log_("publish denied: " + s.id + " on " + topic);
   } else {
-    b.incoming_(topic, pk.payload, q, pk.retain);
+    b.incoming_(topic, pk.payload, q, pk.retain, s);
   }
   if (q == 1) b.ack_(p, T.PUBACK, pk.id);
   else if (q == 2) b.ack_(p, T.PUBREC, pk.id);
