@@ -10,6 +10,8 @@ import { Broker } from "../lib/broker/broker";
 import { Bridge, type BridgeTopic } from "../lib/broker/bridge";
 import { realClock } from "../sim/clock";
 import { NodeTransport } from "../sim/node-transport";
+import { startBroker } from "../sim/broker/main";
+import { validateConfig } from "../sim/broker/config";
 import { MemClient } from "./helpers/broker-mem";
 import { MOSQUITTO_SKIP, Mosquitto, skipWithoutMosquitto } from "./helpers/mosquitto";
 import { peer, peerEnd, peerSub, seq, sleep, tally, uid, waitFor, type Peer } from "./helpers/peers";
@@ -157,4 +159,29 @@ describe.skipIf(skip)("bridge to a real Mosquitto upstream" + note, () => {
       await s.stop();
     }
   }, 30000);
+
+  it("from the config: startBroker runs the configured bridge (MQTT.js on both sides)", async () => {
+    const p = uid("cfg");
+    const run = await startBroker(validateConfig({
+      port: 0,
+      bridges: [{ url: "mqtt://127.0.0.1:" + m.port, clientId: uid("gw"), queue: 10, topics: [{ pattern: "up/#", direction: "out", qos: 1, remotePrefix: p + "/" }] }],
+    }, "test.json"));
+    let up: Peer | null = null;
+    let local: Peer | null = null;
+    try {
+      up = await peer(m.port);
+      await peerSub(up, p + "/#", 1);
+      const b = run.bridges[0]!;
+      await waitFor(() => b.remote_.connected && b.local_.connected, 3000, () => "bridge up");
+      await sleep(100);
+      local = await peer(run.ports.mqtt);
+      await local.m.publishAsync("up/x", "hello", { qos: 1 });
+      await waitFor(() => up!.msgs.length > 0, 3000, () => "upstream got it");
+      expect(up.msgs.map((x) => [x.topic, x.payload])).toEqual([[p + "/up/x", "hello"]]);
+    } finally {
+      await peerEnd(local);
+      await peerEnd(up);
+      await run.stop();
+    }
+  });
 });

@@ -18,6 +18,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Acl } from "../../lib/broker/acl";
 import { Broker } from "../../lib/broker/broker";
+import { Bridge } from "../../lib/broker/bridge";
+import { NodeTransport } from "../node-transport";
 import type { Auth, BrokerOptions } from "../../lib/broker/types";
 import type { Clock } from "../../lib/hal/net";
 import { realClock } from "../clock";
@@ -40,6 +42,8 @@ export interface RunningBroker {
   config: Config;
   /** The ports bound (the real ones when 0 was asked). */
   ports: { mqtt: number; ws?: number; tls?: number };
+  /** The bridges of `config.bridges`, started. */
+  bridges: Bridge[];
   /** Stops listening, closes the broker, saves the snapshot. Idempotent. */
   stop(): Promise<void>;
 }
@@ -118,7 +122,9 @@ export async function startBroker(c: Config, o: StartOptions = {}): Promise<Runn
   const log = o.log;
   const onError = o.onError ?? ((e: unknown) => (log ? log("error: " + ((e as Error)?.stack ?? String(e))) : console.error(e)));
   const pem = readTls(c);
-  const opts: BrokerOptions = { ...c.limits, version: VERSION };
+  const utf8 = new TextDecoder();
+  // topics and client ids are checked UTF-8 already (the codec): Node's decoder instead of the portable loop
+  const opts: BrokerOptions = { ...c.limits, version: VERSION, text: (b) => utf8.decode(b) };
   if (c.sysInterval !== undefined) opts.sysInterval = c.sysInterval;
   const auth = authOf(c);
   if (auth) opts.auth = auth;
@@ -149,17 +155,33 @@ export async function startBroker(c: Config, o: StartOptions = {}): Promise<Runn
       onError(e);
     }
   };
+  const bridges = c.bridges.map((bc) => startBridge(broker, bc, o.clock ?? realClock, log));
   const timer = p && p.interval > 0 ? setInterval(persist, p.interval) : null;
   timer?.unref();
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => stopped ??= (async () => {
     if (timer) clearInterval(timer);
+    for (const b of bridges) b.stop(); // DISCONNECT upstream: the persistent session there keeps what is queued
     const closing = ls.map((l) => l.close()); // stops accepting now; the connections go with broker.close()
     broker.close();
     await Promise.all(closing);
     if (p) save(p.file, broker.snapshot()); // throws at shutdown: the caller says it and exits non-zero
   })();
-  return { broker, config: c, ports, stop };
+  return { broker, config: c, ports, bridges, stop };
+}
+
+/** A bridge of the config, connected upstream with Node's net or tls (mqtts://). */
+function startBridge(broker: Broker, bc: Config["bridges"][number], clock: Clock, log?: (l: string) => void): Bridge {
+  const u = new URL(bc.url);
+  const secure = u.protocol == "mqtts:";
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const port = u.port ? Number(u.port) : secure ? 8883 : 1883;
+  const b = new Bridge(broker, {
+    remote: { host, port, clientId: bc.clientId, username: bc.username, password: bc.password, clean: bc.clean, keepalive: 60 },
+    topics: bc.topics, queue: bc.queue, log,
+  }, new NodeTransport(secure ? { tls: {} } : {}), clock);
+  b.start();
+  return b;
 }
 
 // ---- the command line ----
