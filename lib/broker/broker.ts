@@ -149,6 +149,8 @@ export class Broker implements Host {
   }
 
   packet_(p: Peer, pk: Packet): void {
+    // closed (violation, refused CONNECT, DISCONNECT): the rest of the chunk is not processed [MQTT-3.1.4-5]
+    if (p.dead_) return;
     p.last_ = this.clock.now();
     dispatch(this, p, pk);
   }
@@ -271,29 +273,39 @@ export class Broker implements Host {
 
   /**
    * One message to one session at QoS `q`. QoS 0 goes out now if the connection has room, else it is dropped
-   * and counted; QoS 1/2 join the session's queue (sent as the in-flight window allows). A queue at its limit
-   * drops the message (counted) and, while the client is connected, ends its connection: it is not reading.
+   * and counted (and logged, once per run of drops); QoS 1/2 join the session's queue (sent as the in-flight
+   * window allows). A queue at its limit drops the message (counted): offline, logged once per run of drops;
+   * while the client is connected, its connection is ended: it is not reading.
    */
   deliver_(s: Session, m: Msg, q: number, retain: boolean): void {
     const p = s.peer_ as Peer | null;
     if (!q) {
       if (p && !p.dead_) {
         const n = encodePublish(this.tx_, 0, m.topic, m.payload, 0, retain, false, 0);
-        if (n > 0 && p.c_.room() >= n) { this.send_(p, n); this.stats.msgsSent++; return; }
+        if (n > 0 && p.c_.room() >= n) { this.send_(p, n); this.stats.msgsSent++; s.full_ = false; return; }
+        return this.dropped_(s, "QoS 0, outbound buffer full");
       }
-      this.stats.msgsDropped++;
+      this.stats.msgsDropped++; // QoS 0 for a session offline: not kept (counted, not logged)
       return;
     }
     if (s.qm_.length >= this.maxQueue_) {
+      if (!p || p.dead_) return this.dropped_(s, "queue full (" + this.maxQueue_ + " messages)");
       this.stats.msgsDropped++;
-      if (p && !p.dead_) {
-        this.stats.slowClients++;
-        this.drop_(p, "queue full (" + this.maxQueue_ + " messages): client not reading");
-      }
+      this.stats.slowClients++;
+      this.drop_(p, "queue full (" + this.maxQueue_ + " messages): client not reading");
       return;
     }
     s.push_(m, retain ? q | 4 : q);
+    s.full_ = false;
     if (p) this.pump_(s);
+  }
+
+  /** A message not delivered to `s`: counted, and logged once until the session takes a message again. */
+  private dropped_(s: Session, why: string): void {
+    this.stats.msgsDropped++;
+    if (s.full_) return;
+    s.full_ = true;
+    this.log_("messages to " + s.id + " dropped: " + why);
   }
 
   /** Sends queued QoS 1/2 messages in order while the in-flight window and the connection allow. */

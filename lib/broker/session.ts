@@ -37,6 +37,8 @@ export class Session {
   /** Inbound QoS 2 ids delivered onwards, waiting for PUBREL [MQTT-4.3.3-2]. */
   readonly rx_: number[] = [];
   will_: Msg | null = null;
+  /** Messages to it were dropped and that was logged; cleared when one gets through (one log line per episode). */
+  full_ = false;
   /** Attached through Broker.acceptBridge: no local, retain as published. */
   bridge_ = false;
   /** Routing scratch: the message number this session last matched, and the highest QoS among its matches. */

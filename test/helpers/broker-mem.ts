@@ -39,7 +39,7 @@ export class MemClient implements Conn {
   /** Bytes written by the broker and not yet "read" (see space). */
   buffered = 0;
   readonly link: Link;
-  private readonly dec = new Decoder(1 << 20, ALL, (p) => this.got.push(got(p)));
+  private readonly dec = new Decoder(1 << 20, ALL, (p) => this.got.push(got(p)), true); // lazy: no 1 MiB per client
   private downed = false;
 
   constructor(readonly broker: Broker) {

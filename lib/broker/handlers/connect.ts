@@ -1,7 +1,7 @@
 /**
  * CONNECT (§3.1): a second CONNECT is a violation [MQTT-3.1.0-2]; an empty client id gets one assigned with a
  * clean session [MQTT-3.1.3-6] and is refused without (CONNACK 2) [MQTT-3.1.3-8]; authentication (CONNACK
- * 4/5); limits (CONNACK 3); session takeover [MQTT-3.1.4-2]; clean session discards an old session
+ * 4/5); limits (CONNACK 3); session takeover [MQTT-3.1.4-2] (the old connection's will is published); clean session discards an old session
  * [MQTT-3.1.2-6]; session present [MQTT-3.2.2-2] [MQTT-3.2.2-3]; keepalive; the will kept for an abnormal end.
  */
 import { Err } from "../../errors";
@@ -29,18 +29,22 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   let s = b.session(id);
   const old = s ? s.peer_ as Peer | null : null;
   if (old) {
-    // session takeover: the existing connection is closed [MQTT-3.1.4-2]; no will, the client is still there
-    old.bye_ = true;
+    // session takeover: the existing connection is closed [MQTT-3.1.4-2]. Its will goes out, as Mosquitto 2
+    // does (checked with 2.0.11): that connection ended without DISCONNECT [MQTT-3.1.2-8]
+    const w = s!.will_;
+    old.bye_ = true; // (published here, not again when its down_ comes)
     old.s_ = null;
     s!.detach_();
     b.stats.clientsConnected--;
     b.drop_(old, "taken over by a new connection");
+    if (w) b.incoming_(w.topic, w.payload, w.qos, w.retain, null);
   }
   if (b.stats.clientsConnected >= b.maxClients_) {
     b.stats.refusedClients++;
     return b.refuse_(p, 3, "limit of " + b.maxClients_ + " clients reached: " + id);
   }
-  if (s && pk.clean) { b.forget_(s); s = undefined; } // [MQTT-3.1.2-6]
+  // [MQTT-3.1.2-6]: a clean session asked for, or the one taken over was clean (it ended with its connection)
+  if (s && (pk.clean || s.clean)) { b.forget_(s); s = undefined; }
   const present = !!s;
   if (!s) {
     const n = b.open_(id, pk.clean);
