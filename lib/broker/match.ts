@@ -53,27 +53,27 @@ export function matches(filter: string, topic: string): boolean {
  * parallel arrays; they all share one filter, kept once.
  */
 interface Node<S> {
-  /** Literal children, keyed "/" + level (null: none yet) */
-  k_: { [key: string]: Node<S> | undefined } | null;
-  /** Number of literal children */
-  n_: number;
+  /** Literal children, keyed "/" + level */
+  k_?: { [key: string]: Node<S> | undefined };
+  /** Number of literal children (with k_) */
+  n_?: number;
   /** The `+` child */
-  p_: Node<S> | null;
+  p_?: Node<S>;
   /** The `#` child */
-  h_: Node<S> | null;
+  h_?: Node<S>;
   /** Subscribers whose filter ends at this node, and their QoS */
-  s_: S[] | null;
-  q_: number[] | null;
-  /** The filter that ends at this node (set with the first subscriber) */
-  f_: string;
+  s_?: S[];
+  q_?: number[];
+  /** The filter that ends at this node (with s_) */
+  f_?: string;
 }
 
 function newNode<S>(): Node<S> {
-  return { k_: null, n_: 0, p_: null, h_: null, s_: null, q_: null, f_: "" };
+  return {};
 }
 
 function isEmpty<S>(n: Node<S>): boolean {
-  return n.n_ == 0 && n.p_ == null && n.h_ == null && (n.s_ == null || n.s_.length == 0);
+  return n.k_ == null && n.p_ == null && n.h_ == null && n.s_ == null;
 }
 
 /** Calls visit for every subscriber of node n. */
@@ -81,7 +81,7 @@ function deliver<S>(n: Node<S>, visit: (s: S, qos: number, filter: string) => vo
   const s = n.s_;
   const q = n.q_;
   if (s == null || q == null) return;
-  for (let j = 0; j < s.length; j++) visit(s[j] as S, q[j] as number, n.f_);
+  for (let j = 0; j < s.length; j++) visit(s[j] as S, q[j] as number, n.f_ as string);
 }
 
 /**
@@ -135,12 +135,15 @@ export class SubIndex<S> {
     if (e - i == 1 && c == PLUS) return n.p_ ?? (n.p_ = this.made_());
     if (e - i == 1 && c == HASH) return n.h_ ?? (n.h_ = this.made_());
     const key = "/" + filter.substring(i, e);
-    if (n.k_ == null) n.k_ = {};
+    if (n.k_ == null) {
+      n.k_ = {};
+      n.n_ = 0;
+    }
     let m = n.k_[key];
     if (m == undefined) {
       m = this.made_();
       n.k_[key] = m;
-      n.n_++;
+      n.n_ = (n.n_ as number) + 1;
     }
     return m;
   }
@@ -180,9 +183,9 @@ export class SubIndex<S> {
     n.s_.splice(j, 1);
     n.q_.splice(j, 1);
     if (n.s_.length == 0) {
-      n.s_ = null;
-      n.q_ = null;
-      n.f_ = "";
+      delete n.s_;
+      delete n.q_;
+      delete n.f_;
     }
     this.size_--;
     return true;
@@ -191,11 +194,15 @@ export class SubIndex<S> {
   /** Unlinks the empty child m from n (key: its literal key, "" for `+`/`#`). */
   private prune_(n: Node<S>, m: Node<S>, key: string): void {
     this.nodes_--;
-    if (n.p_ === m) n.p_ = null;
-    else if (n.h_ === m) n.h_ = null;
+    if (n.p_ === m) delete n.p_;
+    else if (n.h_ === m) delete n.h_;
     else if (n.k_ != null) {
       delete n.k_[key];
-      if (--n.n_ == 0) n.k_ = null;
+      n.n_ = (n.n_ as number) - 1;
+      if (n.n_ == 0) {
+        delete n.k_;
+        delete n.n_;
+      }
     }
   }
 
