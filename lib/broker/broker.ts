@@ -55,7 +55,7 @@ export class Broker implements Host {
   readonly text_: (b: Uint8Array) => string;
   private ss_: { [k: string]: Session } = {}; // " " + client id (see retain.ts for the space)
   private mark_ = 0; // routing: a number per message, so a session matched by several filters gets one copy
-  private hit_: Session[] = []; // routing scratch: the sessions matched, hit_[0..nHit_)
+  private hit_: (Session | null)[] = []; // routing scratch: the sessions matched, hit_[0..nHit_), emptied after
   private nHit_ = 0;
   private ids_ = 0; // assigned client ids
   private tm_: unknown = 0;
@@ -90,6 +90,16 @@ export class Broker implements Host {
 
   private peer_(c: Conn, bridge: boolean): Peer {
     const p = new Peer(this, c, this.maxPacket_, this.clock.now());
+    if (this.peers_.length - this.stats.clientsConnected >= this.maxClients_) {
+      // as many connections waiting for their CONNECT as there may be clients: each could make the broker
+      // gather a CONNECT of up to maxPacket bytes, so no more until some have connected or timed out
+      this.stats.refusedClients++;
+      p.why_ = "too many connections waiting for CONNECT";
+      this.log_("closed " + p.why_);
+      p.dead_ = true;
+      c.close();
+      return p;
+    }
     p.bridge_ = bridge;
     this.peers_.push(p);
     return p;
@@ -195,6 +205,12 @@ export class Broker implements Host {
 
   send_(p: Peer, n: number): void {
     if (n <= 0 || p.dead_) return;
+    if (p.c_.room() < n) {
+      // it keeps sending and does not read what it is owed (acks, PINGRESP, SUBACK): closed, not buffered
+      // without bound
+      this.stats.slowClients++;
+      return this.drop_(p, "outbound buffer full: client not reading");
+    }
     p.c_.write(this.tx_, 0, n);
     this.stats.bytesSent += n;
   }
@@ -265,6 +281,7 @@ export class Broker implements Host {
     const a = this.o.auth;
     for (let i = 0; i < n; i++) {
       const s = this.hit_[i]!;
+      this.hit_[i] = null; // so that a session forgotten later is not kept alive by this array
       if (s == from && s.bridge_ || a && !a.canRead(s.id, s.user_, topic)) continue;
       if (!m) m = { topic: topic, payload: payload.slice(), qos: qos, retain: false };
       this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, s.bridge_ && m.retain);
