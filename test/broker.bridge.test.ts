@@ -134,7 +134,9 @@ describe.skipIf(skip)("bridge to a real Mosquitto upstream" + note, () => {
       const want = seq("m", 60);
       for (let i = 0; i < 20; i++) dev.send({ type: 3, topic: "t/x", payload: want[i]!, qos: 1, id: i + 1 });
       await waitFor(() => up!.msgs.length >= 20, 3000, () => "first 20: " + up!.msgs.length);
-      await peerEnd(up, true);
+      // a clean end (its PUBACKs and DISCONNECT go first): a forced one may leave the last PUBACKs unsent, and
+      // Mosquitto then rightly sends those messages again (at least once), which is not what is tested here
+      await peerEnd(up);
       up = null;
       await m.stop();
       await waitFor(() => !s.bridge.remote_.connected, 3000, () => "bridge sees the outage");

@@ -26,6 +26,9 @@ import { publishSys } from "./sys";
 import { restoreSnapshot, takeSnapshot } from "./snapshot";
 import { BrokerOptions, Msg, Snapshot, Stats } from "./types";
 
+/** An empty view, for packet fields no longer valid. */
+const NONE = new Uint8Array(0);
+
 /** How often the broker looks at timeouts, ms. */
 const TICK = 500;
 
@@ -163,6 +166,11 @@ export class Broker implements Host {
     if (p.dead_) return;
     p.last_ = this.clock.now();
     dispatch(this, p, pk);
+    // the packet record outlives the call (the decoder reuses it): drop its views, so an idle connection does
+    // not keep the last chunk it received alive
+    pk.topic = pk.payload = pk.clientId = pk.willTopic = pk.willPayload = NONE;
+    pk.username = pk.password = null;
+    if (pk.filters) while (pk.filters.length) pk.filters.pop();
   }
 
   gone_(p: Peer): void {
