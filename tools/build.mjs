@@ -33,9 +33,14 @@
 // Private members: every property whose name ends in `_` (STYLE: private members end in `_`) is renamed to a
 // short name (esbuild mangleProps), quoted uses included, with one name cache for the whole build so that a
 // member has the same short name in every bundle (an object made by one bundle can be handed to another).
-// Nothing outside the project may rely on such a name. Names of Espruino's own Object.prototype members (`on`,
-// `emit`, ...) are never generated: the entry mentions them (see reservedNamesSource), and the build checks the
-// cache against them.
+// Nothing outside the project may rely on such a name. No short name is ever one of the project's public
+// property names either (those not ending in `_`, collected from every device source by publicPropertyNames
+// and put in the cache as `name: false`, which esbuild reads as "taken"): esbuild avoids the property names of
+// the bundle it is building, but reuses a cached name as it is, so without this a name given in one bundle
+// could be a public property of a later one (the broker's `subs_` got the client's short name `o`, which is
+// also the broker's public options `o`: every option was lost on Espruino). Names of Espruino's own
+// Object.prototype members (`on`, `emit`, ...) are never generated: the entry mentions them (see
+// reservedNamesSource), and the build checks the cache against them and against the public names.
 //
 // Modules (MODULES): the same code as an Espruino module: Espruino runs a module's text in a scope that has
 // `exports` and `module`, so these entries assign `exports.x = ...` and are bundled in esbuild's "cjs" format
@@ -71,7 +76,9 @@ import { espruinoGlobalNames } from "./espruino-subset/rules.mjs";
 import { analyzeScopes } from "./espruino-subset/scope.mjs";
 import { parentsOf, renameClassExpressions } from "./espruino-subset/classname.mjs";
 import * as acorn from "acorn";
+import * as walk from "acorn-walk";
 import { guardFile, formatGuardFinding } from "./guard.mjs";
+import { tsFiles } from "./lint.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = path.join(ROOT, "dist");
@@ -86,6 +93,7 @@ const TEST_BOARD = "linux";
 export const MODULES = [
   { entry: "boards/modules/mqtt.ts", out: "modules/mqtt-client.js" },
   { entry: "boards/modules/mqtt-compat.ts", out: "modules/MQTT.js" },
+  { entry: "boards/modules/broker.ts", out: "modules/broker.js" },
 ];
 
 /** Members of every Espruino object (Object.prototype on 2v29) that a mangled `_` member must never be named. */
@@ -201,9 +209,49 @@ export function esbuildOptions(mangleCache) {
   };
 }
 
-/** Mangled names that would hide a member every Espruino object has (see ESPRUINO_OBJECT_MEMBERS). */
-export function badMangledNames(cache) {
-  return Object.entries(cache).filter(([, v]) => typeof v == "string" && ESPRUINO_OBJECT_MEMBERS.includes(v));
+/**
+ * Mangled names that would hide a member every Espruino object has (see ESPRUINO_OBJECT_MEMBERS), or that are
+ * one of the project's public property names (`publicNames`, see publicPropertyNames).
+ */
+export function badMangledNames(cache, publicNames = new Set()) {
+  return Object.entries(cache).filter(([, v]) => typeof v == "string" && (ESPRUINO_OBJECT_MEMBERS.includes(v) || publicNames.has(v)));
+}
+
+/** Folders of the device sources (what bundles are made of). */
+const DEVICE_DIRS = ["lib", "boards", "firmware", "test/device"];
+
+/** The name a property key or member node gives, when it is a fixed one (`a.b`, `a["b"]`, `{ b: 1 }`, `class { b() {} }`). */
+function propertyName(n) {
+  const k = n.type == "MemberExpression" ? n.property : n.key;
+  if (!k) return null;
+  if (k.type == "Identifier" && !n.computed) return k.name;
+  if (k.type == "Literal" && typeof k.value == "string") return k.value;
+  return null;
+}
+
+/**
+ * Every property name used in the device sources that is not mangled (does not end in `_`): member accesses,
+ * object literal keys and class members, quoted or not. Over-counting is harmless (a name esbuild will not
+ * generate), missing one is not.
+ */
+export async function publicPropertyNames() {
+  const names = new Set();
+  const kinds = ["MemberExpression", "Property", "MethodDefinition", "PropertyDefinition"];
+  for (const f of tsFiles(DEVICE_DIRS.map((d) => path.join(ROOT, d)))) {
+    let ast;
+    try {
+      const { code } = await esbuild.transform(readFileSync(f, "utf8"), { loader: "ts", target: "esnext", format: "esm", logLevel: "silent" });
+      ast = acorn.parse(code, { ecmaVersion: "latest", sourceType: "module" });
+    } catch {
+      continue; // a file that does not parse: bundling it reports the error, with its place
+    }
+    walk.full(ast, (n) => {
+      if (!kinds.includes(n.type)) return;
+      const name = propertyName(n);
+      if (name !== null && !name.endsWith("_")) names.add(name);
+    });
+  }
+  return names;
 }
 
 // esbuild turns top-level `class Box {}` into `var a = class r {}`, and Espruino does not bind `r` inside the
@@ -242,8 +290,10 @@ export async function build() {
     ...deviceTests(),
   ];
   const checked = new Map();
-  // one after another: the mangle cache carries each `_` member's short name into the next bundle
-  const mangleCache = {};
+  // one after another: the mangle cache carries each `_` member's short name into the next bundle; it starts
+  // with every public property name marked as taken
+  const publicNames = await publicPropertyNames();
+  const mangleCache = Object.fromEntries([...publicNames].map((n) => [n, false]));
   const results = [];
   for (const j of jobs) {
     try {
@@ -252,9 +302,9 @@ export async function build() {
       results.push({ status: "rejected", reason });
     }
   }
-  const bad = badMangledNames(mangleCache);
+  const bad = badMangledNames(mangleCache, publicNames);
   if (bad.length) {
-    console.error("build: mangled names that hide Espruino object members: " + bad.map((b) => b.join(" -> ")).join(", "));
+    console.error("build: mangled names that hide Espruino object members or public properties: " + bad.map((b) => b.join(" -> ")).join(", "));
     return false;
   }
   const failed = results.filter((r) => r.status === "rejected");

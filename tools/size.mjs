@@ -8,7 +8,8 @@
 // that exports the Client class, and that bundle minified again with terser (`terser -c -m`, as the issue
 // measures Espruino's MQTT module), against the 4,096-byte target. With ESPRUINO_DOCS set to a checkout of
 // github:espruino/EspruinoDocs, Espruino's modules/MQTT.js and modules/tinyMQTT.js are minified the same way
-// beside it (their code is read from there, never copied into this project).
+// beside it (their code is read from there, never copied into this project). Last, each Espruino module bundle
+// (MODULES: the typed client, the compatibility module, the broker) with its terser -c -m size.
 //
 //   node tools/size.mjs
 import { existsSync, readFileSync } from "node:fs";
@@ -17,7 +18,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { minify } from "terser";
-import { esbuildOptions } from "./build.mjs";
+import { esbuildOptions, MODULES } from "./build.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = path.join(ROOT, "dist");
@@ -115,6 +116,17 @@ async function main() {
       rows.map(([f, n]) => [f, num(n), (100 * n / total).toFixed(1) + " %"]), ["l", "r", "r"]));
   }
   await printCore();
+  await printModules();
+}
+
+/** Each Espruino module bundle (MODULES in tools/build.mjs) minified again with terser, as the core is. */
+async function printModules() {
+  const rows = [];
+  for (const m of MODULES) {
+    const code = readFileSync(path.join(DIST, m.out), "utf8");
+    rows.push(["dist/" + m.out, num(Buffer.byteLength(code)), num(await terserBytes(code))]);
+  }
+  console.log("\n" + table(["module", "esbuild", "terser -c -m"], rows, ["l", "r", "r"]));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -64,7 +64,7 @@ class Half implements Conn {
 
   write(b: Uint8Array, s: number, e: number): void {
     if (this.shut_) return;
-    this.q_.push(b.slice(s, e));
+    this.q_.push(new Uint8Array(b.subarray(s, e))); // (a typed array's slice() gives a plain Array on Espruino 2v29)
     if (!this.tm_) this.tm_ = this.ck_.after(0, () => this.flush_());
   }
 

@@ -68,6 +68,9 @@ export class Broker implements Host {
     else if (q > s.best_) s.best_ = q;
   };
   private readonly tick_ = (): void => this.tick();
+  /** The connection being decoded: one decoder callback serves every connection. */
+  private cur_: Peer | null = null;
+  readonly onPacket_ = (pk: Packet): void => this.packet_(this.cur_!, pk);
 
   constructor(readonly o: BrokerOptions, readonly clock: Clock) {
     this.maxClients_ = o.maxClients || 64;
@@ -157,11 +160,16 @@ export class Broker implements Host {
 
   in_(p: Peer, d: Uint8Array): void {
     this.stats.bytesReceived += d.length;
+    // the connection whose packets onPacket_ gets: feed() calls it synchronously (kept across a nested call,
+    // a connection that answers inside a write)
+    const prev = this.cur_;
+    this.cur_ = p;
     const e = p.dec_.feed(d);
+    this.cur_ = prev;
     if (e) this.bad_(p, e, p.dec_.errorType);
   }
 
-  packet_(p: Peer, pk: Packet): void {
+  private packet_(p: Peer, pk: Packet): void {
     // closed (violation, refused CONNECT, DISCONNECT): the rest of the chunk is not processed [MQTT-3.1.4-5]
     if (p.dead_) return;
     p.last_ = this.clock.now();
@@ -247,7 +255,7 @@ export class Broker implements Host {
   /** A client id for a client that gave none [MQTT-3.1.3-6]. */
   newId_(): string {
     let id;
-    do id = "auto-" + (this.clock.now() % 1000000) + "-" + ++this.ids_; while (this.ss_[" " + id]);
+    do id = "auto-" + Math.floor(this.clock.now() % 1000000) + "-" + ++this.ids_; while (this.ss_[" " + id]);
     return id;
   }
 
@@ -266,7 +274,7 @@ export class Broker implements Host {
   incoming_(topic: string, payload: Uint8Array, qos: number, retain: boolean, from: Session | null): void {
     let m: Msg | null = null;
     if (retain) {
-      m = { topic: topic, payload: payload.slice(), qos: qos, retain: true };
+      m = { topic: topic, payload: new Uint8Array(payload), qos: qos, retain: true };
       if (!this.ret_.set(m)) {
         this.stats.retainedDropped++;
         this.log_("retained message on " + topic + " not kept: limit of " + this.ret_.count + " messages / " + this.ret_.bytes + " bytes");
@@ -291,7 +299,7 @@ export class Broker implements Host {
       const s = this.hit_[i]!;
       this.hit_[i] = null; // so that a session forgotten later is not kept alive by this array
       if (s == from && s.bridge_ || a && !a.canRead(s.id, s.user_, topic)) continue;
-      if (!m) m = { topic: topic, payload: payload.slice(), qos: qos, retain: false };
+      if (!m) m = { topic: topic, payload: new Uint8Array(payload), qos: qos, retain: false };
       this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, s.bridge_ && m.retain);
     }
   }
@@ -346,7 +354,9 @@ export class Broker implements Host {
       if (!dup) id = s.qi_[i] = s.nextId_();
       const n = encodePublish(this.tx_, 0, m.topic, m.payload, q & 3, (q & 4) != 0, dup, id);
       if (n < 0) { s.remove_(i--); this.stats.msgsDropped++; continue; }
-      if (p.c_.room() < n) { if (!dup) s.qi_[i] = 0; break; }
+      // room for this PUBLISH and for the acknowledgments the flows in flight still owe the client (send_ ends a
+      // connection whose acks do not fit: on Espruino room only comes back at 'drain', after their PUBRECs)
+      if (p.c_.room() < n + 4 * (s.fly_ + 1)) { if (!dup) s.qi_[i] = 0; break; }
       this.send_(p, n);
       this.stats.msgsSent++;
       s.qs_[i] = SENT;

@@ -5,15 +5,29 @@
 import { Conn, Link } from "../hal/net";
 import { Decoder } from "../mqtt/decoder";
 import { SERVER } from "../mqtt/parsers";
-import { Packet } from "../mqtt/types";
+import { Packet, T } from "../mqtt/types";
 import { Attached, Session } from "./session";
 
 /** What a connection needs of its broker. */
 export interface Host {
-  packet_(p: Peer, pk: Packet): void;
+  /** One callback for every connection's decoder (see Broker.in_). */
+  readonly onPacket_: (pk: Packet) => void;
   in_(p: Peer, d: Uint8Array): void;
   gone_(p: Peer): void;
   pump_(s: Session): void;
+}
+
+/**
+ * A packet record with every field a server-side packet sets, made in one shape (rather than the decoder's
+ * four fields grown by each parser), which keeps the record small on Node.
+ */
+function newPacket(): Packet {
+  const e = new Uint8Array(0);
+  return {
+    type: 0 as T, flags: 0, length: 0, id: 0, topic: e, payload: e, qos: 0, retain: false, dup: false, level: 0,
+    clean: false, keepalive: 0, clientId: e, will: false, willTopic: e, willPayload: e, willQos: 0,
+    willRetain: false, username: null, password: null, sessionPresent: false, code: 0, codes: e, filters: [], qoss: [],
+  };
 }
 
 export class Peer implements Link, Attached {
@@ -34,7 +48,7 @@ export class Peer implements Link, Attached {
 
   constructor(private readonly h_: Host, readonly c_: Conn, max: number, now: number) {
     this.last_ = now;
-    this.dec_ = new Decoder(max, SERVER, (pk) => h_.packet_(this, pk), true);
+    this.dec_ = new Decoder(max, SERVER, h_.onPacket_, true, newPacket());
   }
 
   up_(): void {}

@@ -40,10 +40,12 @@ export class Decoder {
    * @param lazy allocate the buffer for packets that span chunks only when one comes, sized to it (and grown
    *   to a bigger one later, never past `max`): a broker's idle connections then hold no buffer. Without it
    *   (the client) the whole buffer is allocated here, once.
+   * @param packet the packet record to fill (a broker shares one among all its connections' decoders, since
+   *   each packet is handled within its onPacket call); a new one when absent.
    */
-  constructor(readonly max: number, private readonly parsers_: ArrayLike<Parser | 0>, private readonly onPacket_: (p: Packet) => void, lazy?: boolean) {
+  constructor(readonly max: number, private readonly parsers_: ArrayLike<Parser | 0>, private readonly onPacket_: (p: Packet) => void, lazy?: boolean, packet?: Packet) {
     this.buf = new Uint8Array(lazy || max < 3 ? 0 : max - 2);
-    this.packet = { type: 0, flags: 0, length: 0, id: 0 } as unknown as Packet;
+    this.packet = packet || { type: 0, flags: 0, length: 0, id: 0 } as unknown as Packet;
   }
 
   /** Forget any partial packet and any error, for a new connection. */

@@ -77,9 +77,23 @@ function adopt(o: ListenOptions, accept: Accept, c: SocketConn | WsConn): void {
   c.start(link);
 }
 
-/** A Node socket (plain or TLS) as a Conn. */
+/** Corked bytes that make a connection write out before the end of the event-loop turn (or a quarter of its bound). */
+const FLUSH_AT = 16384;
+
+/**
+ * A Node socket (plain or TLS) as a Conn. Writes within one event-loop turn are corked and leave together
+ * (one writev system call instead of one per packet: measured by bench:broker, about half the broker's CPU per
+ * message at QoS 0); past FLUSH_AT bytes they go at once, so a burst (retained messages on SUBSCRIBE) reaches
+ * the kernel instead of using up `room()`.
+ */
 class SocketConn implements Conn {
   private link: Link | null = null;
+  private corked = false;
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.s.uncork();
+  };
   private closing = false;
   private starved = false; // room() was below the bound: tell the link when the socket has flushed
   private killer: NodeJS.Timeout | null = null;
@@ -109,7 +123,13 @@ class SocketConn implements Conn {
   write(b: Uint8Array, s: number, e: number): void {
     const sock = this.s;
     if (this.closing || !sock.writable) return;
+    if (!this.corked) {
+      this.corked = true;
+      sock.cork();
+      process.nextTick(this.uncork);
+    }
     sock.write(Buffer.from(b.subarray(s, e)), this.flushed);
+    if (sock.writableLength >= Math.min(FLUSH_AT, (this.o.limit ?? DEFAULT_LIMIT) >> 2)) this.uncork();
   }
 
   room(): number {
@@ -125,6 +145,7 @@ class SocketConn implements Conn {
     const s = this.s;
     if (this.closing || s.destroyed) return;
     this.closing = true;
+    this.uncork();
     s.end();
     s.destroySoon();
     this.killer = setTimeout(() => s.destroy(), this.o.linger ?? DEFAULT_LINGER);

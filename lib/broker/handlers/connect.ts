@@ -58,7 +58,7 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   s.user_ = user;
   s.bridge_ = p.bridge_;
   s.peer_ = p;
-  s.will_ = pk.will ? { topic: willTopic, payload: pk.willPayload.slice(), qos: pk.willQos, retain: pk.willRetain } : null;
+  s.will_ = pk.will ? { topic: willTopic, payload: new Uint8Array(pk.willPayload), qos: pk.willQos, retain: pk.willRetain } : null;
   p.s_ = s;
   p.ka_ = pk.keepalive * 1000;
   const st = b.stats;

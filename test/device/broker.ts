@@ -1,0 +1,37 @@
+/**
+ * The broker on the real interpreter (issue 5, requirement 7), driven by test/espruino.broker.test.ts, which puts
+ * `var CFG = {...}` in front of this bundle, plays the clients (MQTT.js, mosquitto_pub, mosquitto_sub) and
+ * types `mem()` into the console to measure.
+ *
+ * Starts a Broker on the Espruino clock, listening on CFG.port through boards/adapters/espruino-server.ts (what
+ * dist/modules/broker.js's `start` does), and prints `READY`. `mem()` prints
+ *   MEM <usage> clients=<n> subs=<n> retained=<n> free=<n>
+ * with `process.memory()` taken after a garbage collection (process.memory() runs one), and the broker's counts
+ * of connected clients, subscriptions and retained messages, so the test can divide usage differences by them.
+ */
+import { Broker } from "../../lib/broker/broker";
+import { espruinoClock } from "../../boards/adapters/espruino-net";
+import { listen } from "../../boards/adapters/espruino-server";
+
+declare const CFG: {
+  port: number; maxClients: number; maxSubs: number; maxRetained: number; maxPacket: number;
+  maxSubsPerClient?: number; maxQueue?: number; maxInflight?: number; maxInbound?: number; writeLimit?: number; log?: boolean;
+};
+
+const b = new Broker({
+  maxClients: CFG.maxClients, maxSubs: CFG.maxSubs, maxSubsPerClient: CFG.maxSubsPerClient, maxRetained: CFG.maxRetained,
+  maxPacket: CFG.maxPacket, maxQueue: CFG.maxQueue, maxInflight: CFG.maxInflight, maxInbound: CFG.maxInbound,
+  sysInterval: 0,
+  log: CFG.log ? (l) => console.log("LOG " + l) : undefined,
+}, espruinoClock);
+b.start();
+listen(CFG.port, b.accept, { writeLimit: CFG.writeLimit || 1072 + CFG.maxPacket });
+
+function mem(): void {
+  const m = process.memory();
+  console.log("MEM " + m.usage + " clients=" + b.stats.clientsConnected + " subs=" + b.subs_.size + " retained=" +
+    b.ret_.count + " free=" + m.free);
+}
+(global as unknown as { mem: () => void }).mem = mem;
+
+console.log("READY");
