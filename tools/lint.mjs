@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { checkTsSource } from "./espruino-subset/source.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const LINT_DIRS = ["lib", "boards", "firmware"];
+export const LINT_DIRS = ["lib", "boards", "firmware", "sim/chips", "sim/hal"];
 
 /** Every *.ts (not *.d.ts) under the given files/directories, sorted. */
 export function tsFiles(paths) {

@@ -22,10 +22,12 @@ import { findToken, lineStarts, toLineCol } from "./text.mjs";
  * @property {string} message
  */
 
-/** Where a file sits: "lib" | "boards" | "firmware" | "device-test" | null. */
+/** Where a file sits: "lib" | "boards" | "firmware" | "device-test" | "sim-device" | null. */
 export function layerOf(rel) {
   const p = rel.split(path.sep).join("/");
   if (p.startsWith("lib/")) return "lib";
+  // the simulated chips and bus mocks also run inside device bundles (Espruino's Linux build): lib/'s rules
+  if (p.startsWith("sim/chips/") || p.startsWith("sim/hal/")) return "sim-device";
   if (p.startsWith("boards/")) return "boards";
   if (p.startsWith("firmware/")) return "firmware";
   if (p.startsWith("test/device/")) return "device-test";
@@ -62,7 +64,7 @@ export async function checkTsSource(abs, text, opts) {
     const at = map.original(e.pos ?? 0, null);
     return [{ file: rel, line: at.line, col: at.col, rule: "syntax", message: e.message.replace(/ \(\d+:\d+\)$/, "") }];
   }
-  const findings = checkProgram(ast, { libGlobals: layer === "lib" });
+  const findings = checkProgram(ast, { libGlobals: layer === "lib" || layer === "sim-device" });
   const res = findings.map((f) => {
     const at = map.original(f.pos, f.token);
     let message = f.message;
@@ -136,6 +138,9 @@ export function importProblem(rel, spec, layer) {
   if (layer === "lib" && top !== "lib") {
     return `imports "${spec}" (${target}): lib/ never imports boards/, firmware/, sim/ or test/ ` +
       "(dependencies point one way, STYLE.md rule 1)";
+  }
+  if (layer === "sim-device" && top !== "lib" && !/^sim\/(chips|hal)\//.test(target)) {
+    return `imports "${spec}" (${target}): sim/chips/ and sim/hal/ may import only lib/, sim/chips/ and sim/hal/`;
   }
   if (layer === "boards" && top !== "lib" && top !== "boards") {
     return `imports "${spec}" (${target}): boards/ may import only lib/ and boards/`;
