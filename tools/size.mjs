@@ -12,7 +12,7 @@
 // (MODULES: the typed client, the compatibility module, the broker) with its terser -c -m size.
 //
 //   node tools/size.mjs
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -117,6 +117,35 @@ async function main() {
   }
   await printCore();
   await printModules();
+  await printDrivers();
+}
+
+/**
+ * Each sensor driver (lib/drivers/<chip>.ts exporting `connect`) on its own, as a module exporting connect,
+ * bundled with the build's esbuild options and minified again with terser (issue 6, requirement 6).
+ */
+export async function driverSizes() {
+  const dir = path.join(ROOT, "lib/drivers");
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).sort() : [];
+  const rows = [];
+  for (const f of files) {
+    if (!/export function connect\b/.test(readFileSync(path.join(dir, f), "utf8"))) continue;
+    const r = await esbuild.build({
+      ...esbuildOptions(),
+      stdin: { contents: `import { connect } from "./lib/drivers/${f.slice(0, -3)}";\nexports.connect = connect;\n`, resolveDir: ROOT, loader: "ts", sourcefile: f },
+      format: "cjs",
+      write: false,
+    });
+    const code = r.outputFiles[0].text;
+    rows.push([f.slice(0, -3), Buffer.byteLength(code), await terserBytes(code)]);
+  }
+  return rows;
+}
+
+async function printDrivers() {
+  const rows = await driverSizes();
+  if (!rows.length) return;
+  console.log("\n" + table(["sensor driver (lib/drivers)", "esbuild", "terser -c -m"], rows.map(([n, e, t]) => [n, num(e), num(t)]), ["l", "r", "r"]));
 }
 
 /** Each Espruino module bundle (MODULES in tools/build.mjs) minified again with terser, as the core is. */
