@@ -10,7 +10,7 @@ export interface Edge {
   state: boolean;
   /** When the edge happened (seconds, getTime() scale). */
   time: number;
-  /** When the previous edge seen by this watch happened. */
+  /** When the pin last changed, in either direction (as Espruino sets it, whatever edge is watched). */
   lastTime: number;
 }
 
