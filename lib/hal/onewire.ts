@@ -6,7 +6,7 @@
  *   (the form `search()` returns).
  * - `skip()`: SKIP ROM (0xCC).
  * - `write(data, power)`: bytes out; with `power` the line is driven high afterwards (parasite power).
- * - `read()`: one byte; `read(n)`: an array of n bytes.
+ * - `read()`: one byte; `read(n)`: a Uint8Array of n bytes (Espruino has returned a Uint8Array since 2015).
  * - `search(command)`: the ROMs found by SEARCH ROM (0xF0, or `command`, e.g. 0xEC ALARM SEARCH), as hex strings.
  */
 export interface OneWireBus {
@@ -15,6 +15,6 @@ export interface OneWireBus {
   skip(): void;
   write(data: number | number[], power?: boolean): void;
   read(): number;
-  read(count: number): number[];
+  read(count: number): Uint8Array;
   search(command?: number): string[];
 }
