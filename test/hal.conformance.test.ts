@@ -10,7 +10,11 @@ import { rmSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { SimI2c } from "../sim/hal/i2c";
 import { SimStorage } from "../sim/hal/storage";
-import { i2cChecks, runChecks, storageChecks, type Check } from "./device/hal/checks";
+import { SimOneWire } from "../sim/hal/onewire";
+import { SimDs18b20 } from "../sim/chips/ds18b20";
+import { Scenario } from "../sim/chips/scenario";
+import { VirtualClock } from "../sim/clock";
+import { i2cChecks, oneWireChecks, storageChecks, type Check } from "./device/hal/checks";
 import { BUILD_HINT, built, runFile, scratch } from "./helpers/espruino";
 
 const BIN = process.env.ESPRUINO_BIN;
@@ -23,6 +27,15 @@ function each(name: string, cs: Check[]): void {
 
 each("SimStorage", storageChecks(new SimStorage(4096)));
 each("SimI2c", i2cChecks(new SimI2c(), 0x76));
+each("SimOneWire, empty", oneWireChecks(new SimOneWire()));
+each("SimOneWire, two DS18B20s", (() => {
+  const w = new SimOneWire();
+  const clock = new VirtualClock();
+  const scenario = new Scenario({ seed: 3 });
+  w.attach(new SimDs18b20({ clock, scenario, serial: 1 }));
+  w.attach(new SimDs18b20({ clock, scenario, serial: 2 }));
+  return oneWireChecks(w);
+})());
 
 describe("SimStorage: beyond the shared checks", () => {
   test("a write that would overfill the capacity answers false and keeps the old file", () => {
