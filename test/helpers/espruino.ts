@@ -42,7 +42,7 @@ function newest(dir: string): number {
 /** dist/<rel> (absolute), built by tools/build.mjs when it is missing or older than its sources. */
 export function built(rel: string): string {
   const file = path.join(ROOT, "dist", rel);
-  const sources = Math.max(...["lib", "boards", "test/device", "test/fixtures"].map((d) => newest(path.join(ROOT, d))));
+  const sources = Math.max(...["lib", "boards", "sim", "test/device", "test/fixtures"].map((d) => newest(path.join(ROOT, d))));
   if (!existsSync(file) || statSync(file).mtimeMs < sources) {
     execFileSync(process.execPath, [path.join(ROOT, "tools/build.mjs")], { cwd: ROOT, stdio: "pipe" });
   }
