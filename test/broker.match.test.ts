@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { matches, SubIndex } from "../lib/broker/match";
+import { matches, SubIndex, SubList, Subs } from "../lib/broker/match";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x4d617463);
 
@@ -88,7 +88,7 @@ describe("matches [MQTT-4.7]", () => {
 
 type Pair = string; // "subscriber|qos|filter"
 
-function viaIndex(ix: SubIndex<number>, topic: string): Pair[] {
+function viaIndex(ix: Subs<number>, topic: string): Pair[] {
   const out: Pair[] = [];
   ix.match(topic, (s, q, f) => out.push(s + "|" + q + "|" + f));
   return out.sort();
@@ -226,5 +226,29 @@ describe("SubIndex", () => {
     const ms = performance.now() - t0;
     expect(n).toBe(200000);
     expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe("SubList (the device broker's flat table)", () => {
+  test("property: add, remove, size and match give what SubIndex gives, through random adds and removes", () => {
+    const op = fc.record({ add: fc.boolean(), f: filterArb, s: fc.integer({ min: 0, max: 4 }), q: fc.integer({ min: 0, max: 2 }) });
+    fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.array(topicArb, { minLength: 1, maxLength: 8 }), (ops, topics) => {
+      const ls = new SubList<number>();
+      const ix = new SubIndex<number>();
+      for (const o of ops) {
+        if (o.add) expect(ls.add(o.f, o.s, o.q)).toBe(ix.add(o.f, o.s, o.q));
+        else expect(ls.remove(o.f, o.s)).toBe(ix.remove(o.f, o.s));
+        expect(ls.size).toBe(ix.size);
+        for (const t of topics) expect(viaIndex(ls, t)).toEqual(viaIndex(ix, t));
+      }
+    }), { seed: SEED, numRuns: 500 });
+  });
+
+  test("[MQTT-4.7.2-1] $SYS/x is not matched by # or +/x, only by filters starting with $SYS", () => {
+    const ls = new SubList<number>();
+    ls.add("#", 1, 0);
+    ls.add("+/x", 2, 0);
+    ls.add("$SYS/#", 3, 1);
+    expect(viaIndex(ls, "$SYS/x")).toEqual(["3|1|$SYS/#"]);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The micro-broker as an Espruino module (dist/modules/broker.js): the Broker class (lib/broker/broker.ts), the
+ * The micro-broker as an Espruino module (dist/modules/broker.js): `Broker`, the device broker (BrokerCore,
+ * lib/broker/core.ts: no $SYS statistics, no snapshot/restore, a flat subscription list), the
  * socket host `listen` (boards/adapters/espruino-server.ts), the Espruino clock, and `start(options)`, which
  * makes a Broker on that clock, starts it and listens on `options.port`.
  *
@@ -12,7 +13,7 @@
  * 1,072 + `maxPacket`: the acks to two received chunks of 536 bytes (see boards/adapters/espruino-server.ts)
  * and the largest packet.
  */
-import { Broker } from "../../lib/broker/broker";
+import { BrokerCore as Broker } from "../../lib/broker/core";
 import { BrokerOptions } from "../../lib/broker/types";
 import { espruinoClock } from "../adapters/espruino-net";
 import { listen } from "../adapters/espruino-server";

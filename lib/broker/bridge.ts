@@ -21,7 +21,7 @@ import { Err } from "../errors";
 import { Clock, Conn, Link, Transport } from "../hal/net";
 import { Client, ClientOptions } from "../mqtt/client";
 import { Packet } from "../mqtt/types";
-import type { Broker } from "./broker";
+import type { BrokerCore as Broker } from "./core";
 import { matches } from "./match";
 
 export interface BridgeTopic {

@@ -4,7 +4,7 @@
  * table (CONNACK, SUBACK, UNSUBACK, PINGRESP from a client are refused there) [MQTT-4.8.0-1].
  */
 import { Packet, T } from "../mqtt/types";
-import type { Broker } from "./broker";
+import type { BrokerCore as Broker } from "./core";
 import { Peer } from "./peer";
 import { onConnect } from "./handlers/connect";
 import { onPublish } from "./handlers/publish";

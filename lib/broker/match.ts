@@ -1,6 +1,8 @@
 /**
- * Topic matching [MQTT-4.7]: one name against one filter (`matches`), and the broker's subscription table
- * (`SubIndex`), a trie keyed by topic levels whose `match` costs O(levels x branching), not O(subscriptions).
+ * Topic matching [MQTT-4.7]: one name against one filter (`matches`), and the broker's subscription tables
+ * (`Subs`): `SubIndex`, a trie keyed by topic levels whose `match` costs O(levels x branching), not
+ * O(subscriptions), for the Node broker's thousands; and `SubList`, a flat list tried filter by filter with
+ * `matches`, for a device's few (its code and each entry take a fraction of the trie's variables on Espruino).
  * Filters and names are assumed valid (lib/mqtt/topic.ts checked them in the codec).
  */
 
@@ -48,6 +50,61 @@ export function matches(filter: string, topic: string): boolean {
 }
 
 /**
+ * A subscription table: one entry per (filter, subscriber), with its QoS; a subscriber is compared with ===.
+ * `visit` must not add or remove entries while `match` runs.
+ */
+export interface Subs<S> {
+  /** Number of entries (filter, subscriber) */
+  readonly size: number;
+  /** Adds an entry, or replaces the QoS of the same filter and subscriber. True when the entry is new. */
+  add(filter: string, s: S, qos: number): boolean;
+  /** Removes an entry; true if it was there. */
+  remove(filter: string, s: S): boolean;
+  /** Calls visit once per entry whose filter matches `topic`, with the `$` rule [MQTT-4.7.2-1]. */
+  match(topic: string, visit: (s: S, qos: number, filter: string) => void): void;
+}
+
+/** The flat table: three parallel arrays, in the order entries were added. */
+export class SubList<S> implements Subs<S> {
+  private readonly f_: string[] = [];
+  private readonly s_: S[] = [];
+  private readonly q_: number[] = [];
+
+  get size(): number {
+    return this.f_.length;
+  }
+
+  add(filter: string, s: S, qos: number): boolean {
+    const j = this.at_(filter, s);
+    if (j >= 0) { this.q_[j] = qos; return false; }
+    this.f_.push(filter);
+    this.s_.push(s);
+    this.q_.push(qos);
+    return true;
+  }
+
+  remove(filter: string, s: S): boolean {
+    const j = this.at_(filter, s);
+    if (j < 0) return false;
+    this.f_.splice(j, 1);
+    this.s_.splice(j, 1);
+    this.q_.splice(j, 1);
+    return true;
+  }
+
+  match(topic: string, visit: (s: S, qos: number, filter: string) => void): void {
+    const f = this.f_;
+    for (let j = 0; j < f.length; j++) if (matches(f[j]!, topic)) visit(this.s_[j]!, this.q_[j]!, f[j]!);
+  }
+
+  /** Index of the entry (filter, s), or -1. */
+  private at_(filter: string, s: S): number {
+    for (let j = 0; j < this.s_.length; j++) if (this.s_[j] === s && this.f_[j] == filter) return j;
+    return -1;
+  }
+}
+
+/**
  * A trie node. Literal children are keyed "/" + level, so no key is ever an inherited member of a plain object
  * (`constructor`, `__proto__`, Espruino's `on`, ...). The subscribers whose filter ends here are kept in
  * parallel arrays; they all share one filter, kept once.
@@ -84,11 +141,8 @@ function deliver<S>(n: Node<S>, visit: (s: S, qos: number, filter: string) => vo
   for (let j = 0; j < s.length; j++) visit(s[j] as S, q[j] as number, n.f_ as string);
 }
 
-/**
- * The subscription table: one entry per (filter, subscriber), with its QoS. A subscriber is compared with ===.
- * `visit` must not add or remove entries while `match` runs.
- */
-export class SubIndex<S> {
+/** The trie (see Subs). */
+export class SubIndex<S> implements Subs<S> {
   private readonly root_: Node<S> = newNode<S>();
   private size_ = 0;
   private nodes_ = 0;

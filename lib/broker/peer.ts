@@ -1,35 +1,27 @@
 /**
  * One client connection on the broker: the Link its transport reports to, its decoder, and the session it is
- * attached to after an accepted CONNECT. The broker does the work (lib/broker/broker.ts); this is state.
+ * attached to after an accepted CONNECT. The broker does the work (lib/broker/core.ts); this is state.
  */
 import { Conn, Link } from "../hal/net";
 import { Decoder } from "../mqtt/decoder";
 import { SERVER } from "../mqtt/parsers";
-import { Packet, T } from "../mqtt/types";
+import { Packet } from "../mqtt/types";
 import { Attached, Session } from "./session";
 
 /** What a connection needs of its broker. */
 export interface Host {
-  /** One callback for every connection's decoder (see Broker.in_). */
+  /** One callback and one packet record for every connection's decoder (see BrokerCore.in_). */
   readonly onPacket_: (pk: Packet) => void;
+  readonly pk_: Packet;
   in_(p: Peer, d: Uint8Array): void;
   gone_(p: Peer): void;
   pump_(s: Session): void;
 }
 
 /**
- * A packet record with every field a server-side packet sets, made in one shape (rather than the decoder's
- * four fields grown by each parser), which keeps the record small on Node.
+ * Flags are numbers (0/1), not booleans, here and in Session: on Espruino a field holding a number takes one
+ * variable, one holding a boolean two, and a field never set none (so `why_` is set only when needed).
  */
-function newPacket(): Packet {
-  const e = new Uint8Array(0);
-  return {
-    type: 0 as T, flags: 0, length: 0, id: 0, topic: e, payload: e, qos: 0, retain: false, dup: false, level: 0,
-    clean: false, keepalive: 0, clientId: e, will: false, willTopic: e, willPayload: e, willQos: 0,
-    willRetain: false, username: null, password: null, sessionPresent: false, code: 0, codes: e, filters: [], qoss: [],
-  };
-}
-
 export class Peer implements Link, Attached {
   /** The session, once CONNECT was accepted. */
   s_: Session | null = null;
@@ -38,17 +30,17 @@ export class Peer implements Link, Attached {
   ka_ = 0;
   last_: number;
   /** close_() was called: nothing more is sent or decoded. */
-  dead_ = false;
+  dead_ = 0;
   /** DISCONNECT came, or the session was taken over: no will [MQTT-3.1.2-10]. */
-  bye_ = false;
+  bye_ = 0;
   /** A bridge's local connection (Broker.acceptBridge). */
-  bridge_ = false;
-  /** Why the broker closed it (for the log), or "". */
-  why_ = "";
+  bridge_ = 0;
+  /** Why the broker closed it (for the log), if it did. */
+  why_?: string;
 
   constructor(private readonly h_: Host, readonly c_: Conn, max: number, now: number) {
     this.last_ = now;
-    this.dec_ = new Decoder(max, SERVER, h_.onPacket_, true, newPacket());
+    this.dec_ = new Decoder(max, SERVER, h_.onPacket_, true, h_.pk_);
   }
 
   up_(): void {}
@@ -58,7 +50,7 @@ export class Peer implements Link, Attached {
   }
 
   down_(): void {
-    this.dead_ = true;
+    this.dead_ = 1;
     this.h_.gone_(this);
   }
 
@@ -68,7 +60,7 @@ export class Peer implements Link, Attached {
 
   close_(): void {
     if (this.dead_) return;
-    this.dead_ = true;
+    this.dead_ = 1;
     this.c_.close();
   }
 }

@@ -19,6 +19,7 @@ export interface Attached {
   close_(): void;
 }
 
+/** (Flags are numbers, not booleans: see Peer.) */
 export class Session {
   /** The connection, or null while the client is away. */
   peer_: Attached | null = null;
@@ -38,9 +39,9 @@ export class Session {
   readonly rx_: number[] = [];
   will_: Msg | null = null;
   /** Messages to it were dropped and that was logged; cleared when one gets through (one log line per episode). */
-  full_ = false;
+  full_ = 0;
   /** Attached through Broker.acceptBridge: no local, retain as published. */
-  bridge_ = false;
+  bridge_ = 0;
   /** Routing scratch: the message number this session last matched, and the highest QoS among its matches. */
   mark_ = 0;
   best_ = 0;

@@ -5,7 +5,7 @@
  * never take room from the application's retained messages; a `$SYS/#` subscriber sees them within one
  * interval. Filters starting with a wildcard do not match them [MQTT-4.7.2-1].
  */
-import type { Broker } from "./broker";
+import type { BrokerCore as Broker } from "./core";
 import { Stats } from "./types";
 
 const NAMES: string[] = [

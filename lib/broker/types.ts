@@ -53,7 +53,7 @@ export interface BrokerOptions {
   maxInbound?: number;
   /** Time allowed between accepting a connection and its CONNECT, ms (default 10,000). */
   connectTimeout?: number;
-  /** $SYS/broker/... statistics period, ms (default 10,000; 0: off). */
+  /** $SYS/broker/... statistics period, ms (default 10,000; 0: off). Broker only (BrokerCore has no $SYS). */
   sysInterval?: number;
   /** Authentication and ACL; without it every client is accepted with full access. */
   auth?: Auth;
@@ -61,7 +61,7 @@ export interface BrokerOptions {
   log?: (line: string) => void;
   /** UTF-8 bytes (already checked by the codec) to a string; default lib/mqtt/utf8.ts's utf8Text. Node passes a native decoder. */
   text?: (b: Uint8Array) => string;
-  /** The broker's version string in $SYS/broker/version. */
+  /** The broker's version string in $SYS/broker/version (Broker only). */
   version?: string;
 }
 

@@ -20,6 +20,9 @@ const HEADER = 0;
 const LENGTH = 1;
 const BODY = 2;
 
+/** The buffer of a lazy decoder that has not needed one yet (never written to). */
+const EMPTY = new Uint8Array(0);
+
 export class Decoder {
   /** The first error, or Err.Ok. */
   error: Err = Err.Ok;
@@ -31,6 +34,8 @@ export class Decoder {
   private len_ = 0;
   private mul_ = 1;
   private got_ = 0;
+  /** The first byte of the packet being decoded: kept here, not in `packet`, which may be shared (see below). */
+  private h_ = 0;
   private buf: Uint8Array;
 
   /**
@@ -44,7 +49,7 @@ export class Decoder {
    *   each packet is handled within its onPacket call); a new one when absent.
    */
   constructor(readonly max: number, private readonly parsers_: ArrayLike<Parser | 0>, private readonly onPacket_: (p: Packet) => void, lazy?: boolean, packet?: Packet) {
-    this.buf = new Uint8Array(lazy || max < 3 ? 0 : max - 2);
+    this.buf = lazy || max < 3 ? EMPTY : new Uint8Array(max - 2);
     this.packet = packet || { type: 0, flags: 0, length: 0, id: 0 } as unknown as Packet;
   }
 
@@ -81,8 +86,7 @@ export class Decoder {
     const b = c[i]!;
     const t = b >> 4;
     const f = b & 15;
-    const p = this.packet;
-    p.type = t; p.flags = f;
+    this.h_ = b;
     this.len_ = 0; this.mul_ = 1; this.st_ = LENGTH;
     if (!this.parsers_[t]) this.fail(Err.PacketType, t);
     else if (t != T.PUBLISH && f != (t == T.PUBREL || t == T.SUBSCRIBE || t == T.UNSUBSCRIBE ? 2 : 0)) this.fail(Err.HeaderFlags, t);
@@ -92,7 +96,7 @@ export class Decoder {
   /** Remaining length, 1 to 4 bytes [MQTT-2.2.3]; the size limit is checked here, before buffering. */
   private length_(c: Uint8Array, i: number): number {
     const d = c[i++]!;
-    const t = this.packet.type;
+    const t = this.h_ >> 4;
     this.len_ += (d & 127) * this.mul_;
     if (d & 128) {
       this.mul_ *= 128;
@@ -104,7 +108,6 @@ export class Decoder {
     // shifts, not `/` or Math.min: on Espruino those give floats, and a field holding a float takes one more
     // variable than one holding an integer, so the decoder's own size would depend on what it last decoded
     while (this.mul_ > 1) { hdr++; this.mul_ >>= 7; }
-    this.packet.length = len;
     if (hdr + len > this.max) { this.fail(Err.TooLarge, t); return i; }
     if (c.length - i >= len) {
       // the whole body is in this chunk: parse it in place
@@ -131,7 +134,10 @@ export class Decoder {
   }
 
   private parse_(b: Uint8Array, s: number, e: number): void {
+    // the record is filled only now: a broker shares one among its connections, whose packets may arrive in
+    // interleaved chunks
     const p = this.packet;
+    p.type = this.h_ >> 4; p.flags = this.h_ & 15; p.length = this.len_;
     const r = (this.parsers_[p.type] as Parser)(p, b, s, e);
     if (r) this.fail(r, p.type);
     else this.onPacket_(p);

@@ -5,7 +5,7 @@
  * PUBCOMP was lost). An acknowledgment for an id not in flight is ignored.
  */
 import { Packet, T } from "../../mqtt/types";
-import type { Broker } from "../broker";
+import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { REL, SENT } from "../session";
 

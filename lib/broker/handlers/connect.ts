@@ -7,7 +7,7 @@
 import { Err } from "../../errors";
 import { encodeConnack } from "../../mqtt/connect";
 import { Packet } from "../../mqtt/types";
-import type { Broker } from "../broker";
+import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 
 export function onConnect(b: Broker, p: Peer, pk: Packet): void {
@@ -32,7 +32,7 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     // session takeover: the existing connection is closed [MQTT-3.1.4-2]. Its will goes out, as Mosquitto 2
     // does (checked with 2.0.11): that connection ended without DISCONNECT [MQTT-3.1.2-8]
     const w = s!.will_;
-    old.bye_ = true; // (published here, not again when its down_ comes)
+    old.bye_ = 1; // (published here, not again when its down_ comes)
     old.s_ = null;
     s!.detach_();
     b.stats.clientsConnected--;

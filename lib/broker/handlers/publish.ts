@@ -4,7 +4,7 @@
  * a publish the ACL denies is dropped and counted, and still acknowledged (3.1.1 has no way to refuse one).
  */
 import { Packet, T } from "../../mqtt/types";
-import type { Broker } from "../broker";
+import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 
 export function onPublish(b: Broker, p: Peer, pk: Packet): void {

@@ -6,7 +6,7 @@
  */
 import { encodeSuback } from "../../mqtt/subscribe";
 import { Packet } from "../../mqtt/types";
-import type { Broker } from "../broker";
+import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { Session } from "../session";
 import { Msg } from "../types";

@@ -3,7 +3,7 @@
  * expanded); UNSUBACK with the same packet id, also when nothing was removed [MQTT-3.10.4-4] [MQTT-3.10.4-5].
  */
 import { Packet, T } from "../../mqtt/types";
-import type { Broker } from "../broker";
+import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 
 export function onUnsubscribe(b: Broker, p: Peer, pk: Packet): void {

@@ -1,0 +1,400 @@
+/**
+ * The micro-broker's core (BrokerCore): MQTT 3.1.1 for the nodes around a gateway board, and `npm run broker` on Node. It shares
+ * the codec with the client (lib/mqtt/); one dispatch (dispatch.ts) hands each packet to its handler
+ * (handlers/*.ts); topic matching is match.ts, retained messages retain.ts, sessions session.ts, connections
+ * peer.ts. Platform-neutral: the host gives it connections (`accept`), a clock and, optionally, authentication
+ * (lib/broker/types.ts, `Auth`). What a small device broker does without, `$SYS` statistics (sys.ts) and
+ * persistence (snapshot.ts), is added by the subclass Broker (broker.ts), which the Node host uses; a device
+ * bundle that imports only this file carries neither (on the 1,700-variable ESP8266 shape their code and the
+ * `$SYS` name table cost about 150 variables).
+ *
+ * Every limit is an option with the spec's answer when reached, logged and counted in `stats`:
+ * clients and sessions (CONNACK 3), subscriptions per client and in total (SUBACK 0x80), retained messages and
+ * bytes (not kept), queue per session (offline: dropped; online: the client is disconnected), packet size
+ * (disconnect), the connection's outbound buffer (QoS 0 dropped, QoS 1/2 wait in the queue).
+ */
+import { Err } from "../errors";
+import { Accept, Clock, Conn, Link } from "../hal/net";
+import { encodeAck } from "../mqtt/ack";
+import { encodeConnack } from "../mqtt/connect";
+import { encodePublish } from "../mqtt/publish";
+import { Packet, T } from "../mqtt/types";
+import { utf8Text } from "../mqtt/utf8";
+import { dispatch } from "./dispatch";
+import { SubList, Subs } from "./match";
+import { Host, Peer } from "./peer";
+import { Retained } from "./retain";
+import { QUEUED, REL, SENT, Session } from "./session";
+import { BrokerOptions, Msg, Stats } from "./types";
+
+/** An empty view, for packet fields no longer valid. */
+const NONE = new Uint8Array(0);
+
+/** How often the broker looks at timeouts, ms. */
+const TICK = 500;
+
+/**
+ * A packet record with every field a server-side parser sets, made in one shape (rather than the decoder's
+ * four fields grown by each parser), which keeps the record small on Node; one per broker (see in_).
+ */
+function newPacket(): Packet {
+  return {
+    type: 0 as T, flags: 0, length: 0, id: 0, topic: NONE, payload: NONE, qos: 0, retain: false, dup: false, level: 0,
+    clean: false, keepalive: 0, clientId: NONE, will: false, willTopic: NONE, willPayload: NONE, willQos: 0,
+    willRetain: false, username: null, password: null, filters: [], qoss: [],
+  } as unknown as Packet; // (no sessionPresent, code, codes: only a client's parsers set them)
+}
+
+export class BrokerCore implements Host {
+  readonly stats: Stats = {
+    clientsConnected: 0, clientsTotal: 0, clientsMaximum: 0, connects: 0, msgsReceived: 0, msgsSent: 0,
+    bytesReceived: 0, bytesSent: 0, msgsDropped: 0, publishDenied: 0, subscribeDenied: 0, refusedClients: 0,
+    refusedAuth: 0, retainedDropped: 0, oversize: 0, protocolErrors: 0, slowClients: 0, keepaliveTimeouts: 0,
+    connectTimeouts: 0,
+  };
+  /** When start() was called (ms on the broker's clock). */
+  started = 0;
+  // limits, resolved once
+  readonly maxClients_: number;
+  readonly maxSessions_: number;
+  readonly maxPacket_: number;
+  readonly maxSubsPer_: number;
+  readonly maxSubs_: number;
+  readonly maxQueue_: number;
+  readonly maxInflight_: number;
+  readonly maxInbound_: number;
+  readonly peers_: Peer[] = [];
+  /** The subscription table: a SubList unless the constructor is given another (Broker gives a SubIndex). */
+  readonly subs_: Subs<Session>;
+  readonly ret_: Retained;
+  /** Encode buffer for everything the broker sends (the transport copies what it is given). */
+  readonly tx_: Uint8Array;
+  readonly text_: (b: Uint8Array) => string;
+  protected readonly ss_: { [k: string]: Session } = {}; // " " + client id (see retain.ts for the space)
+  private mark_ = 0; // routing: a number per message, so a session matched by several filters gets one copy
+  private hit_: (Session | null)[] = []; // routing scratch: the sessions matched, hit_[0..nHit_), emptied after
+  private nHit_ = 0;
+  private ids_ = 0; // assigned client ids
+  private tm_: unknown = 0;
+  private readonly visit_ = (s: Session, q: number): void => {
+    if (s.mark_ != this.mark_) { s.mark_ = this.mark_; s.best_ = q; this.hit_[this.nHit_++] = s; }
+    else if (q > s.best_) s.best_ = q;
+  };
+  private readonly tick_ = (): void => this.tick();
+  /** The connection being decoded: one decoder callback and one packet record serve every connection. */
+  private cur_: Peer | null = null;
+  readonly onPacket_ = (pk: Packet): void => this.packet_(this.cur_!, pk);
+  readonly pk_: Packet = newPacket();
+  /** Data that came while a packet was handled: connection, copy of the bytes, ... (see in_). */
+  private later_: (Peer | Uint8Array)[] = [];
+
+  constructor(readonly o: BrokerOptions, readonly clock: Clock, subs?: Subs<Session>) {
+    this.subs_ = subs || new SubList<Session>();
+    this.maxClients_ = o.maxClients || 64;
+    this.maxSessions_ = o.maxSessions || 2 * this.maxClients_;
+    this.maxPacket_ = o.maxPacket || 65536;
+    this.maxSubsPer_ = o.maxSubsPerClient || 32;
+    this.maxSubs_ = o.maxSubs || 1024;
+    this.maxQueue_ = o.maxQueue || 100;
+    this.maxInflight_ = o.maxInflight || 20;
+    this.maxInbound_ = o.maxInbound || 32;
+    this.ret_ = new Retained(o.maxRetained || 256, o.maxRetainedBytes || 65536);
+    this.tx_ = new Uint8Array(this.maxPacket_ + 4);
+    this.text_ = o.text || utf8Text;
+  }
+
+  /** The host's callback for new connections (an `Accept`). */
+  readonly accept: Accept = (c: Conn): Link => this.peer_(c, false);
+
+  /** A bridge's local connection (lib/broker/bridge.ts): its session gets no copies of its own messages. */
+  acceptBridge(c: Conn): Link {
+    return this.peer_(c, true);
+  }
+
+  private peer_(c: Conn, bridge: boolean): Peer {
+    const p = new Peer(this, c, this.maxPacket_, this.clock.now());
+    if (this.peers_.length - this.stats.clientsConnected >= this.maxClients_) {
+      // as many connections waiting for their CONNECT as there may be clients: each could make the broker
+      // gather a CONNECT of up to maxPacket bytes, so no more until some have connected or timed out
+      this.stats.refusedClients++;
+      p.why_ = "too many connections waiting for CONNECT";
+      this.log_("closed " + p.why_);
+      p.dead_ = 1;
+      c.close();
+      return p;
+    }
+    p.bridge_ = bridge ? 1 : 0;
+    this.peers_.push(p);
+    return p;
+  }
+
+  /** Starts the timer: CONNECT and keepalive timeouts (and, in Broker, $SYS statistics). */
+  start(): void {
+    this.started = this.clock.now();
+    if (!this.tm_) this.tm_ = this.clock.after(TICK, this.tick_);
+  }
+
+  /** Stops the timer and closes every connection; no wills are sent (a shutdown is not a client failing). */
+  close(): void {
+    if (this.tm_) this.clock.cancel(this.tm_);
+    this.tm_ = 0;
+    const ps = this.peers_.slice();
+    for (let i = 0; i < ps.length; i++) { ps[i]!.bye_ = 1; this.drop_(ps[i]!, "broker shutting down"); }
+  }
+
+  /** Publishes from inside the broker (bridge, tools) as a client with every right would; returns Err.Ok or Err.TooLarge. */
+  publish(topic: string, payload: Uint8Array, qos: number, retain: boolean): Err {
+    if (payload.length + topic.length * 3 + 8 > this.maxPacket_) return Err.TooLarge;
+    this.incoming_(topic, payload, qos, retain, null);
+    return Err.Ok;
+  }
+
+  /** The session of `id`, or undefined. */
+  session(id: string): Session | undefined {
+    return this.ss_[" " + id];
+  }
+
+  log_(line: string): void {
+    if (this.o.log) this.o.log(line);
+  }
+
+  // ------------------------------------------------------------------ connections (Host)
+
+  in_(p: Peer, d: Uint8Array): void {
+    this.stats.bytesReceived += d.length;
+    // one packet record serves every connection (pk_), so packets are decoded one at a time: data that comes
+    // while a packet is handled (a connection that answers inside a write, on an in-memory transport) waits,
+    // copied, and is decoded after it, in order
+    if (this.cur_) { this.later_.push(p, new Uint8Array(d)); return; }
+    try {
+      this.feed_(p, d);
+      while (this.later_.length) this.feed_(this.later_.shift() as Peer, this.later_.shift() as Uint8Array);
+    } finally {
+      this.cur_ = null;
+    }
+  }
+
+  /** Decodes a chunk of `p`'s (onPacket_ gets its packets through cur_). */
+  private feed_(p: Peer, d: Uint8Array): void {
+    if (p.dead_) return;
+    this.cur_ = p;
+    const e = p.dec_.feed(d);
+    if (e) this.bad_(p, e, p.dec_.errorType);
+  }
+
+  private packet_(p: Peer, pk: Packet): void {
+    // closed (violation, refused CONNECT, DISCONNECT): the rest of the chunk is not processed [MQTT-3.1.4-5]
+    if (p.dead_) return;
+    p.last_ = this.clock.now();
+    dispatch(this, p, pk);
+    // the packet record outlives the call (the decoder reuses it): drop its views, so an idle connection does
+    // not keep the last chunk it received alive
+    pk.topic = pk.payload = pk.clientId = pk.willTopic = pk.willPayload = NONE;
+    pk.username = pk.password = null;
+    if (pk.filters) while (pk.filters.length) pk.filters.pop();
+  }
+
+  gone_(p: Peer): void {
+    const i = this.peers_.indexOf(p);
+    if (i >= 0) this.peers_.splice(i, 1);
+    const s = p.s_;
+    if (!s || s.peer_ != p) return;
+    p.s_ = null;
+    const will = p.bye_ ? null : s.will_;
+    s.detach_();
+    this.stats.clientsConnected--;
+    this.log_("disconnect " + s.id + (p.why_ ? " (" + p.why_ + ")" : p.bye_ ? "" : " (connection lost)"));
+    if (s.clean) this.forget_(s); // [MQTT-3.1.2-6]
+    // the will: published when the connection ends without DISCONNECT [MQTT-3.1.2-8], with its QoS and retain
+    if (will) this.incoming_(will.topic, will.payload, will.qos, will.retain, null);
+  }
+
+  /** Closes a connection for a protocol error [MQTT-4.8.0-1]; a CONNECT at another level gets CONNACK 1 first [MQTT-3.1.2-2]. */
+  bad_(p: Peer, e: number, type: number): void {
+    if (e == Err.ProtocolLevel && type == T.CONNECT && !p.s_) return this.refuse_(p, 1, "unacceptable protocol level");
+    if (e == Err.TooLarge) this.stats.oversize++;
+    else this.stats.protocolErrors++;
+    this.drop_(p, "protocol error " + e + " in packet type " + type);
+  }
+
+  /** Ends a connection; its will goes out unless `bye_` is set. */
+  drop_(p: Peer, why: string): void {
+    if (p.dead_) return;
+    p.why_ = why;
+    if (!p.s_) this.log_("closed " + why);
+    p.close_();
+  }
+
+  /** CONNACK with a refusal code, then close [MQTT-3.2.2-5]. */
+  refuse_(p: Peer, code: number, why: string): void {
+    this.send_(p, encodeConnack(this.tx_, 0, false, code));
+    this.log_("refused (" + code + ") " + why);
+    this.drop_(p, why);
+  }
+
+  send_(p: Peer, n: number): void {
+    if (n <= 0 || p.dead_) return;
+    if (p.c_.room() < n) {
+      // it keeps sending and does not read what it is owed (acks, PINGRESP, SUBACK): closed, not buffered
+      // without bound
+      this.stats.slowClients++;
+      return this.drop_(p, "outbound buffer full: client not reading");
+    }
+    p.c_.write(this.tx_, 0, n);
+    this.stats.bytesSent += n;
+  }
+
+  ack_(p: Peer, type: T, id: number): void {
+    this.send_(p, encodeAck(this.tx_, 0, type, id));
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  /** A new session, or null over maxSessions. */
+  open_(id: string, clean: boolean): Session | null {
+    if (this.stats.clientsTotal >= this.maxSessions_) return null;
+    const s = new Session(id, clean);
+    this.ss_[" " + id] = s;
+    this.stats.clientsTotal++;
+    return s;
+  }
+
+  /** Forgets a session and its subscriptions. */
+  forget_(s: Session): void {
+    for (let i = 0; i < s.filters_.length; i++) this.subs_.remove(s.filters_[i]!, s);
+    if (this.ss_[" " + s.id] == s) { delete this.ss_[" " + s.id]; this.stats.clientsTotal--; }
+  }
+
+  /** A client id for a client that gave none [MQTT-3.1.3-6]. */
+  newId_(): string {
+    let id;
+    do id = "auto-" + Math.floor(this.clock.now() % 1000000) + "-" + ++this.ids_; while (this.ss_[" " + id]);
+    return id;
+  }
+
+  /** Session present on CONNECT: PUBRELs and unacknowledged PUBLISHes again, in order, with DUP [MQTT-4.4.0-1]. */
+  resume_(s: Session): void {
+    const p = s.peer_ as Peer;
+    for (let i = 0; i < s.qs_.length; i++) {
+      if (s.qs_[i] == REL) { s.fly_++; this.ack_(p, T.PUBREL, s.qi_[i]!); }
+    }
+    this.pump_(s);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** A message from a client, a will or the broker itself: retained when asked, then routed. */
+  incoming_(topic: string, payload: Uint8Array, qos: number, retain: boolean, from: Session | null): void {
+    let m: Msg | null = null;
+    if (retain) {
+      m = { topic: topic, payload: new Uint8Array(payload), qos: qos, retain: true };
+      if (!this.ret_.set(m)) {
+        this.stats.retainedDropped++;
+        this.log_("retained message on " + topic + " not kept: limit of " + this.ret_.count + " messages / " + this.ret_.bytes + " bytes");
+      }
+    }
+    this.route_(topic, payload, qos, m, from);
+  }
+
+  /**
+   * Delivers to every session with a matching subscription, once per session at the highest matching QoS,
+   * downgraded to the message's [MQTT-3.3.5-1], without the retain flag [MQTT-3.3.1-9]. The payload is copied
+   * once, only when someone gets it. A bridge's session does not get back what it published itself (no
+   * local), and gets the retain flag as published, so a retained message stays retained upstream.
+   */
+  private route_(topic: string, payload: Uint8Array, qos: number, m: Msg | null, from: Session | null): void {
+    this.mark_++;
+    this.nHit_ = 0;
+    this.subs_.match(topic, this.visit_);
+    const n = this.nHit_;
+    const a = this.o.auth;
+    for (let i = 0; i < n; i++) {
+      const s = this.hit_[i]!;
+      this.hit_[i] = null; // so that a session forgotten later is not kept alive by this array
+      if (s == from && s.bridge_ || a && !a.canRead(s.id, s.user_, topic)) continue;
+      if (!m) m = { topic: topic, payload: new Uint8Array(payload), qos: qos, retain: false };
+      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, !!s.bridge_ && m.retain);
+    }
+  }
+
+  /**
+   * One message to one session at QoS `q`. QoS 0 goes out now if the connection has room, else it is dropped
+   * and counted (and logged, once per run of drops); QoS 1/2 join the session's queue (sent as the in-flight
+   * window allows). A queue at its limit drops the message (counted): offline, logged once per run of drops;
+   * while the client is connected, its connection is ended: it is not reading.
+   */
+  deliver_(s: Session, m: Msg, q: number, retain: boolean): void {
+    const p = s.peer_ as Peer | null;
+    if (!q) {
+      if (p && !p.dead_) {
+        const n = encodePublish(this.tx_, 0, m.topic, m.payload, 0, retain, false, 0);
+        if (n > 0 && p.c_.room() >= n) { this.send_(p, n); this.stats.msgsSent++; s.full_ = 0; return; }
+        return this.dropped_(s, "QoS 0, outbound buffer full");
+      }
+      this.stats.msgsDropped++; // QoS 0 for a session offline: not kept (counted, not logged)
+      return;
+    }
+    if (s.qm_.length >= this.maxQueue_) {
+      if (!p || p.dead_) return this.dropped_(s, "queue full (" + this.maxQueue_ + " messages)");
+      this.stats.msgsDropped++;
+      this.stats.slowClients++;
+      this.drop_(p, "queue full (" + this.maxQueue_ + " messages): client not reading");
+      return;
+    }
+    s.push_(m, retain ? q | 4 : q);
+    s.full_ = 0;
+    if (p) this.pump_(s);
+  }
+
+  /** A message not delivered to `s`: counted, and logged once until the session takes a message again. */
+  private dropped_(s: Session, why: string): void {
+    this.stats.msgsDropped++;
+    if (s.full_) return;
+    s.full_ = 1;
+    this.log_("messages to " + s.id + " dropped: " + why);
+  }
+
+  /** Sends queued QoS 1/2 messages in order while the in-flight window and the connection allow. */
+  pump_(s: Session): void {
+    const p = s.peer_ as Peer | null;
+    if (!p || p.dead_) return;
+    for (let i = 0; i < s.qs_.length && s.fly_ < this.maxInflight_; i++) {
+      if (s.qs_[i] != QUEUED) continue;
+      const m = s.qm_[i]!;
+      const q = s.qq_[i]!;
+      let id = s.qi_[i]!;
+      const dup = id != 0; // sent on an earlier connection [MQTT-3.3.1-1]
+      if (!dup) id = s.qi_[i] = s.nextId_();
+      const n = encodePublish(this.tx_, 0, m.topic, m.payload, q & 3, (q & 4) != 0, dup, id);
+      if (n < 0) { s.remove_(i--); this.stats.msgsDropped++; continue; }
+      // room for this PUBLISH and for the acknowledgments the flows in flight still owe the client (send_ ends a
+      // connection whose acks do not fit: on Espruino room only comes back at 'drain', after their PUBRECs)
+      if (p.c_.room() < n + 4 * (s.fly_ + 1)) { if (!dup) s.qi_[i] = 0; break; }
+      this.send_(p, n);
+      this.stats.msgsSent++;
+      s.qs_[i] = SENT;
+      s.fly_++;
+    }
+  }
+
+  // ------------------------------------------------------------------ time
+
+  tick(): void {
+    const now = this.clock.now();
+    const ps = this.peers_;
+    const ct = this.o.connectTimeout || 10000;
+    for (let i = ps.length - 1; i >= 0; i--) {
+      const p = ps[i]!;
+      if (p.dead_) continue;
+      if (!p.s_) {
+        // CONNECT must come first, and soon: a silent socket is closed
+        if (now - p.last_ >= ct) { this.stats.connectTimeouts++; this.drop_(p, "no CONNECT within " + ct + " ms"); }
+      } else if (p.ka_ && now - p.last_ >= p.ka_ * 1.5) {
+        // nothing within one and a half keepalive periods: the client is gone, its will goes out [MQTT-3.1.2-24]
+        this.stats.keepaliveTimeouts++;
+        this.drop_(p, "keepalive timeout");
+      }
+    }
+    this.tm_ = this.clock.after(TICK, this.tick_);
+  }
+}
