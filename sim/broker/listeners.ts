@@ -86,14 +86,27 @@ const FLUSH_AT = 16384;
  * message at QoS 0); past FLUSH_AT bytes they go at once, so a burst (retained messages on SUBSCRIBE) reaches
  * the kernel instead of using up `room()`.
  */
+/** The socket's Conn, for the event handlers below: shared by every socket (no closures per connection). */
+const CONN = Symbol("conn");
+type Tagged = net.Socket & { [CONN]?: SocketConn };
+
+function onSocketData(this: Tagged, d: Buffer): void {
+  this[CONN]?.data(d);
+}
+
+function onSocketError(): void { /* 'close' follows */ }
+
+function onSocketClose(this: Tagged): void {
+  this[CONN]?.closed();
+}
+
+function uncorkConn(c: SocketConn): void {
+  c.uncork();
+}
+
 class SocketConn implements Conn {
   private link: Link | null = null;
   private corked = false;
-  private readonly uncork = (): void => {
-    if (!this.corked) return;
-    this.corked = false;
-    this.s.uncork();
-  };
   private closing = false;
   private starved = false; // room() was below the bound: tell the link when the socket has flushed
   private killer: NodeJS.Timeout | null = null;
@@ -107,17 +120,37 @@ class SocketConn implements Conn {
   constructor(private readonly s: net.Socket, private readonly o: ListenOptions) {}
 
   start(link: Link): void {
-    const s = this.s;
+    const s = this.s as Tagged;
     this.link = link;
-    s.on("data", (d: Buffer) => { if (!this.closing) this.call((l) => l.data_(new Uint8Array(d.buffer, d.byteOffset, d.length))); });
-    s.on("error", () => { /* 'close' follows */ });
-    s.once("close", () => {
-      if (this.killer) clearTimeout(this.killer);
-      this.killer = null;
-      this.closing = true;
-      this.call((l) => l.down_());
-      this.link = null; // down_ once
-    });
+    s[CONN] = this;
+    s.on("data", onSocketData);
+    s.on("error", onSocketError);
+    s.once("close", onSocketClose);
+  }
+
+  data(d: Buffer): void {
+    const l = this.link;
+    if (this.closing || !l) return;
+    try {
+      l.data_(new Uint8Array(d.buffer, d.byteOffset, d.length));
+    } catch (e) {
+      this.s.destroy();
+      report(this.o, e);
+    }
+  }
+
+  closed(): void {
+    if (this.killer) clearTimeout(this.killer);
+    this.killer = null;
+    this.closing = true;
+    this.call((l) => l.down_());
+    this.link = null; // down_ once
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.s.uncork();
   }
 
   write(b: Uint8Array, s: number, e: number): void {
@@ -126,7 +159,7 @@ class SocketConn implements Conn {
     if (!this.corked) {
       this.corked = true;
       sock.cork();
-      process.nextTick(this.uncork);
+      process.nextTick(uncorkConn, this);
     }
     sock.write(Buffer.from(b.subarray(s, e)), this.flushed);
     if (sock.writableLength >= Math.min(FLUSH_AT, (this.o.limit ?? DEFAULT_LIMIT) >> 2)) this.uncork();
