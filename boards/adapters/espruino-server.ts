@@ -17,9 +17,10 @@
  * - A packet is written as one binary string made by E.toString over a view of the broker's buffer (a
  *   Uint8Array given to `write` would go out as the text "65,66,67"); undefined (no memory for it) ends the
  *   connection, so a packet goes whole or not at all.
- * - A closing socket emits 'error' (only for real errors), then 'end', then 'close': the first of them reports
- *   `down_`, once; nothing is written, and no bytes are passed on, after `close()` (writing after `end()` throws
- *   "This socket is closed").
+ * - A closing socket emits 'error' (only for real errors), then 'end', then 'close' (socketserver.c queues
+ *   'close' on every path that ends a connection, after an error too): only 'close' is listened to (each
+ *   listener costs the socket a few variables), and it reports `down_`, once; nothing is written, and no bytes
+ *   are passed on, after `close()` (writing after `end()` throws "This socket is closed").
  *
  * Nothing is made per packet here, and per socket only its Conn: the event handlers are module-level functions
  * shared by every socket, called by Espruino with `this` set to the socket, which carries its Conn in `mqc`
@@ -64,8 +65,8 @@ class SocketConn implements Conn {
   l_: Link | null = null;
   /** Bytes written since the socket last drained. */
   n_ = 0;
-  /** close() was asked for, or the socket is gone: nothing more is written or passed on. */
-  c_ = false;
+  /** close() was asked for, or the socket is gone: nothing more is written or passed on (a number: see Peer). */
+  c_ = 0;
 
   constructor(private readonly s_: EspruinoSocket, private readonly max_: number) {}
 
@@ -83,7 +84,7 @@ class SocketConn implements Conn {
 
   close(): void {
     if (this.c_) return;
-    this.c_ = true;
+    this.c_ = 1;
     this.s_.end(); // queued bytes go first; 'end' and 'close' follow, and report down_
   }
 }
@@ -108,7 +109,7 @@ function onDown(this: EspruinoSocket): void {
   const c = this.mqc;
   if (!c) return;
   delete this.mqc;
-  c.c_ = true;
+  c.c_ = 1;
   const l = c.l_;
   c.l_ = null;
   if (l) l.down_();
@@ -125,8 +126,6 @@ export function listen(port: number, accept: Accept, o?: ListenOptions): Listeni
     s.mqc = c;
     s.on("data", onData);
     s.on("drain", onDrain);
-    s.on("error", onDown);
-    s.on("end", onDown);
     s.on("close", onDown);
     c.l_ = accept(c);
   });

@@ -24,7 +24,7 @@ import { dispatch } from "./dispatch";
 import { SubList, Subs } from "./match";
 import { Host, Peer } from "./peer";
 import { Retained } from "./retain";
-import { QUEUED, REL, SENT, Session } from "./session";
+import { Q_ID, Q_ST, QUEUED, REL, SENT, Session } from "./session";
 import { BrokerOptions, Msg, Stats } from "./types";
 
 /** An empty view, for packet fields no longer valid. */
@@ -178,8 +178,8 @@ export class BrokerCore implements Host {
   private feed_(p: Peer, d: Uint8Array): void {
     if (p.dead_) return;
     this.cur_ = p;
-    const e = p.dec_.feed(d);
-    if (e) this.bad_(p, e, p.dec_.errorType);
+    const e = p.feed(d);
+    if (e) this.bad_(p, e, p.errorType);
   }
 
   private packet_(p: Peer, pk: Packet): void {
@@ -275,8 +275,9 @@ export class BrokerCore implements Host {
   /** Session present on CONNECT: PUBRELs and unacknowledged PUBLISHes again, in order, with DUP [MQTT-4.4.0-1]. */
   resume_(s: Session): void {
     const p = s.peer_ as Peer;
-    for (let i = 0; i < s.qs_.length; i++) {
-      if (s.qs_[i] == REL) { s.fly_++; this.ack_(p, T.PUBREL, s.qi_[i]!); }
+    const qn = s.qn_;
+    for (let i = 0; i < qn.length; i++) {
+      if ((qn[i]! >> Q_ST & 3) == REL) { s.fly_++; this.ack_(p, T.PUBREL, qn[i]! >> Q_ID); }
     }
     this.pump_(s);
   }
@@ -358,21 +359,23 @@ export class BrokerCore implements Host {
   pump_(s: Session): void {
     const p = s.peer_ as Peer | null;
     if (!p || p.dead_) return;
-    for (let i = 0; i < s.qs_.length && s.fly_ < this.maxInflight_; i++) {
-      if (s.qs_[i] != QUEUED) continue;
+    const qn = s.qn_;
+    for (let i = 0; i < qn.length && s.fly_ < this.maxInflight_; i++) {
+      const e = qn[i]!;
+      if ((e >> Q_ST & 3) != QUEUED) continue;
       const m = s.qm_[i]!;
-      const q = s.qq_[i]!;
-      let id = s.qi_[i]!;
+      const q = e & 7;
+      let id = e >> Q_ID;
       const dup = id != 0; // sent on an earlier connection [MQTT-3.3.1-1]
-      if (!dup) id = s.qi_[i] = s.nextId_();
+      if (!dup) id = s.nextId_();
       const n = encodePublish(this.tx_, 0, m.topic, m.payload, q & 3, (q & 4) != 0, dup, id);
       if (n < 0) { s.remove_(i--); this.stats.msgsDropped++; continue; }
       // room for this PUBLISH and for the acknowledgments the flows in flight still owe the client (send_ ends a
       // connection whose acks do not fit: on Espruino room only comes back at 'drain', after their PUBRECs)
-      if (p.c_.room() < n + 4 * (s.fly_ + 1)) { if (!dup) s.qi_[i] = 0; break; }
+      if (p.c_.room() < n + 4 * (s.fly_ + 1)) break;
       this.send_(p, n);
       this.stats.msgsSent++;
-      s.qs_[i] = SENT;
+      qn[i] = id << Q_ID | SENT << Q_ST | q;
       s.fly_++;
     }
   }

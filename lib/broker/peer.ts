@@ -1,6 +1,8 @@
 /**
  * One client connection on the broker: the Link its transport reports to, its decoder, and the session it is
- * attached to after an accepted CONNECT. The broker does the work (lib/broker/core.ts); this is state.
+ * attached to after an accepted CONNECT. The broker does the work (lib/broker/core.ts); this is state. It is
+ * its own decoder (it extends Decoder): one object per connection rather than two, which on Espruino saves an
+ * object and a field per client.
  */
 import { Conn, Link } from "../hal/net";
 import { Decoder } from "../mqtt/decoder";
@@ -22,10 +24,9 @@ export interface Host {
  * Flags are numbers (0/1), not booleans, here and in Session: on Espruino a field holding a number takes one
  * variable, one holding a boolean two, and a field never set none (so `why_` is set only when needed).
  */
-export class Peer implements Link, Attached {
+export class Peer extends Decoder implements Link, Attached {
   /** The session, once CONNECT was accepted. */
   s_: Session | null = null;
-  readonly dec_: Decoder;
   /** Keepalive in ms (0: none), and when the last packet came (or the connection was accepted). */
   ka_ = 0;
   last_: number;
@@ -38,24 +39,24 @@ export class Peer implements Link, Attached {
   /** Why the broker closed it (for the log), if it did. */
   why_?: string;
 
-  constructor(private readonly h_: Host, readonly c_: Conn, max: number, now: number) {
+  constructor(private readonly host_: Host, readonly c_: Conn, max: number, now: number) {
+    super(max, SERVER, host_.onPacket_, true, host_.pk_);
     this.last_ = now;
-    this.dec_ = new Decoder(max, SERVER, h_.onPacket_, true, h_.pk_);
   }
 
   up_(): void {}
 
   data_(d: Uint8Array): void {
-    if (!this.dead_) this.h_.in_(this, d);
+    if (!this.dead_) this.host_.in_(this, d);
   }
 
   down_(): void {
     this.dead_ = 1;
-    this.h_.gone_(this);
+    this.host_.gone_(this);
   }
 
   drain_(): void {
-    if (this.s_ && !this.dead_) this.h_.pump_(this.s_);
+    if (this.s_ && !this.dead_) this.host_.pump_(this.s_);
   }
 
   close_(): void {

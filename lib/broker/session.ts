@@ -3,9 +3,11 @@
  * the QoS 1/2 messages on their way to the client (queued, sent and unacknowledged, or PUBREL sent), the ids of
  * inbound QoS 2 messages waiting for their PUBREL, and the will of the current connection.
  *
- * The outbound queue is four parallel arrays in delivery order, never longer than the broker's maxQueue:
- * `qm_` message, `qq_` QoS granted, `qi_` packet id (0 until first sent), `qs_` state. Order is kept through
- * resends, so a topic's messages reach the client in the order they were received [MQTT-4.6.0-6].
+ * The outbound queue is two parallel arrays in delivery order, never longer than the broker's maxQueue: `qm_`
+ * the message, `qn_` a number packing the rest, `id << 5 | state << 3 | qos` (qos: the QoS granted, 4 added for
+ * the retain flag; id: the packet id, 0 until first sent; see Q_ST/Q_ID). One number rather than three
+ * arrays: on Espruino each array and each element costs variables. Order is kept through resends, so a
+ * topic's messages reach the client in the order they were received [MQTT-4.6.0-6].
  */
 import { Msg } from "./types";
 
@@ -13,6 +15,9 @@ import { Msg } from "./types";
 export const QUEUED = 0; // not yet sent on this connection (a packet id already given means: resend with DUP)
 export const SENT = 1; // PUBLISH sent; waiting for PUBACK (QoS 1) or PUBREC (QoS 2)
 export const REL = 2; // PUBREL sent; waiting for PUBCOMP
+/** In a `qn_` entry: the state is `n >> Q_ST & 3`, the packet id `n >> Q_ID`, the QoS (and retain flag) `n & 7`. */
+export const Q_ST = 3;
+export const Q_ID = 5;
 
 /** The connection a session is attached to, as the session needs it (lib/broker/peer.ts). */
 export interface Attached {
@@ -28,9 +33,7 @@ export class Session {
   readonly filters_: string[] = [];
   readonly qoss_: number[] = [];
   readonly qm_: Msg[] = [];
-  readonly qq_: number[] = [];
-  readonly qi_: number[] = [];
-  readonly qs_: number[] = [];
+  readonly qn_: number[] = [];
   /** QoS 1/2 messages sent and not completed on this connection. */
   fly_ = 0;
   /** Last packet id given. */
@@ -52,29 +55,26 @@ export class Session {
   nextId_(): number {
     for (;;) {
       const id = this.lastId_ = this.lastId_ % 65535 + 1;
-      if (this.qi_.indexOf(id) < 0) return id;
+      if (this.find_(id, -1) < 0) return id;
     }
   }
 
-  /** Index of the message with packet id `id` in state `st`, or -1. */
+  /** Index of the message with packet id `id` in state `st` (any state: -1), or -1. */
   find_(id: number, st: number): number {
-    const q = this.qi_;
-    for (let i = 0; i < q.length; i++) if (q[i] == id && this.qs_[i] == st) return i;
+    const q = this.qn_;
+    for (let i = 0; i < q.length; i++) if (q[i]! >> Q_ID == id && (st < 0 || (q[i]! >> Q_ST & 3) == st)) return i;
     return -1;
   }
 
+  /** Queues `m` at QoS `qos` (4 added: with the retain flag), not yet sent (QUEUED, no packet id). */
   push_(m: Msg, qos: number): void {
     this.qm_.push(m);
-    this.qq_.push(qos);
-    this.qi_.push(0);
-    this.qs_.push(QUEUED);
+    this.qn_.push(qos);
   }
 
   remove_(i: number): void {
     this.qm_.splice(i, 1);
-    this.qq_.splice(i, 1);
-    this.qi_.splice(i, 1);
-    this.qs_.splice(i, 1);
+    this.qn_.splice(i, 1);
   }
 
   /** The connection is gone: whatever was sent is sent again (with DUP) on the next one [MQTT-4.4.0-1]. */
@@ -82,6 +82,7 @@ export class Session {
     this.peer_ = null;
     this.fly_ = 0;
     this.will_ = null;
-    for (let i = 0; i < this.qs_.length; i++) if (this.qs_[i] == SENT) this.qs_[i] = QUEUED;
+    const q = this.qn_;
+    for (let i = 0; i < q.length; i++) if ((q[i]! >> Q_ST & 3) == SENT) q[i] = q[i]! & ~(3 << Q_ST) | QUEUED << Q_ST;
   }
 }

@@ -26,7 +26,7 @@ export function takeSnapshot(b: Broker): Snapshot {
   b.sessions((s: Session) => {
     if (s.clean) return;
     const queue: SnapshotMsg[] = [];
-    for (let i = 0; i < s.qm_.length; i++) queue.push(out(s.qm_[i]!, s.qq_[i]! & 3, (s.qq_[i]! & 4) != 0));
+    for (let i = 0; i < s.qm_.length; i++) queue.push(out(s.qm_[i]!, s.qn_[i]! & 3, (s.qn_[i]! & 4) != 0));
     sessions.push({ clientId: s.id, filters: s.filters_.slice(), qoss: s.qoss_.slice(), queue: queue });
   });
   return { retained: retained, sessions: sessions };

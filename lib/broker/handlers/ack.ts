@@ -7,7 +7,7 @@
 import { Packet, T } from "../../mqtt/types";
 import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
-import { REL, SENT } from "../session";
+import { Q_ST, REL, SENT } from "../session";
 
 export function onPuback(b: Broker, p: Peer, pk: Packet): void {
   done(b, p, pk.id, SENT, 1);
@@ -20,7 +20,7 @@ export function onPubcomp(b: Broker, p: Peer, pk: Packet): void {
 export function onPubrec(b: Broker, p: Peer, pk: Packet): void {
   const s = p.s_!;
   const i = s.find_(pk.id, SENT);
-  if (i >= 0 && (s.qq_[i]! & 3) == 2) s.qs_[i] = REL;
+  if (i >= 0 && (s.qn_[i]! & 3) == 2) s.qn_[i] = s.qn_[i]! & ~(3 << Q_ST) | REL << Q_ST;
   b.ack_(p, T.PUBREL, pk.id);
 }
 
@@ -35,7 +35,7 @@ export function onPubrel(b: Broker, p: Peer, pk: Packet): void {
 function done(b: Broker, p: Peer, id: number, st: number, q: number): void {
   const s = p.s_!;
   const i = s.find_(id, st);
-  if (i < 0 || (s.qq_[i]! & 3) != q) return;
+  if (i < 0 || (s.qn_[i]! & 3) != q) return;
   s.remove_(i);
   s.fly_--;
   b.pump_(s);
