@@ -24,6 +24,7 @@
  */
 import { Err } from "../errors";
 import { I2cBus } from "../hal/i2c";
+import { tryRead, tryWrite } from "./i2c-try";
 import { Clock } from "../hal/net";
 import { crc8 } from "./crc8";
 import { DriverOptions, ReadCallback, Reading, Sensor } from "./types";
@@ -162,22 +163,12 @@ export class Aht20 implements Sensor {
     this.cmd_[0] = c;
     this.cmd_[1] = p;
     this.cmd_[2] = 0;
-    try {
-      this.bus_.writeTo(this.a_, this.cmd_);
-      return true;
-    } catch (e) {
-      return false;
-    }
+    return tryWrite(this.bus_, this.a_, this.cmd_);
   }
 
   private rx_(n: number): Uint8Array | null {
     this.n_++;
-    try {
-      const d = this.bus_.readFrom(this.a_, n);
-      return d && d.length >= n ? d : null;
-    } catch (e) {
-      return null;
-    }
+    return tryRead(this.bus_, this.a_, n);
   }
 
   private end_(err: Err): void {
