@@ -126,7 +126,7 @@ function decodeCase(e: Case): Case {
   const chunk = e.wire;
   let before = SINK[0];
   dec.feed(chunk);
-  if (dec.error || SINK[0] == before) throw new Error(e.name + ": our decoder failed with " + dec.error);
+  if (dec.err_ || SINK[0] == before) throw new Error(e.name + ": our decoder failed with " + dec.err_);
   before = SINK[0];
   mpParser.parse(chunk);
   if (SINK[0] == before) throw new Error(e.name + ": mqtt-packet did not decode it");

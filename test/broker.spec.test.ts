@@ -639,7 +639,7 @@ describe("QoS", () => {
     expect(payloads(ackAll(s))).toEqual(["once"]);
     p.send({ type: T.PUBREL, id: 77 });
     expect(p.take(T.PUBCOMP).map((g) => g.id)).toEqual([77]);
-    expect(env.broker.session("pub")!.rx_).toEqual([]);
+    expect(env.broker.session("pub")!.rx_ ?? []).toEqual([]);
     p.send({ type: T.PUBREL, id: 77 }); // PUBCOMP lost, PUBREL resent: answered again
     expect(p.take(T.PUBCOMP).map((g) => g.id)).toEqual([77]);
     pub(p, "t", "next", 2, false, 77); // the id is free again: a new message

@@ -166,7 +166,7 @@ class Harness {
       err = e;
     }
     this.out.err = err;
-    this.out.type = this.d.errorType;
+    this.out.type = this.d.errType_;
     if ((this.d as unknown as { buf: Uint8Array }).buf !== this.buf) throw new Error("decoder buffer replaced");
     return this.out;
   }

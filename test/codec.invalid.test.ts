@@ -44,8 +44,8 @@ describe.each(rows)("$name", (r) => {
     const d = new Decoder(r.max, ALL, () => { packets++; });
     let err: Err = Err.Ok;
     for (const c of chunks) err = d.feed(c);
-    expect(d.error).toBe(err);
-    return { err, type: d.errorType, packets, d, count: () => packets };
+    expect(d.err_).toBe(err);
+    return { err, type: d.errType_, packets, d, count: () => packets };
   }
 
   test(`whole: ${errName(r.err)}, type ${r.type}`, () => {
@@ -66,10 +66,10 @@ describe.each(rows)("$name", (r) => {
     const got = feedAll([r.bytes]);
     expect(got.d.feed(VALID)).toBe(r.err);
     expect(got.d.feed(r.bytes)).toBe(r.err);
-    expect({ err: got.d.error, type: got.d.errorType, packets: got.count() }).toEqual(want);
+    expect({ err: got.d.err_, type: got.d.errType_, packets: got.count() }).toEqual(want);
     got.d.reset();
-    expect(got.d.error).toBe(Err.Ok);
-    expect(got.d.errorType).toBe(0);
+    expect(got.d.err_).toBe(Err.Ok);
+    expect(got.d.errType_).toBe(0);
     if (r.max >= 2) {
       expect(got.d.feed(VALID)).toBe(Err.Ok);
       expect(got.count()).toBe(1);
@@ -101,9 +101,9 @@ describe("errors after reset, and the owner's fail()", () => {
     const c = GOLDEN[0]!.hex;
     expect(d.feed(fromHex(c + c + "c000"))).toBe(Err.Protocol);
     expect(n).toBe(2);
-    expect(d.errorType).toBe(T.CONNECT);
+    expect(d.errType_).toBe(T.CONNECT);
     expect(d.fail(Err.Timeout, 0)).toBe(Err.Timeout);
-    expect(d.error).toBe(Err.Protocol); // the first error stays
+    expect(d.err_).toBe(Err.Protocol); // the first error stays
   });
 });
 
@@ -117,7 +117,7 @@ function decodeOne(parsers: ArrayLike<Parser | 0>, b: Uint8Array): { err: Err; t
   let packets = 0;
   const d = new Decoder(MAX, parsers, () => { packets++; });
   const err = d.feed(b);
-  return { err, type: d.errorType, packets };
+  return { err, type: d.errType_, packets };
 }
 
 const SERVER_TO_CLIENT = [T.CONNACK, T.PUBLISH, T.PUBACK, T.PUBREC, T.PUBREL, T.PUBCOMP, T.SUBACK, T.UNSUBACK, T.PINGRESP];
@@ -160,7 +160,7 @@ describe("maximum packet size (§2.2.3), enforced before buffering", () => {
     expect(d.feed(fromHex("30"))).toBe(Err.Ok);
     expect(d.feed(fromHex("ffff"))).toBe(Err.Ok);
     expect(d.feed(fromHex("ff7f"))).toBe(Err.TooLarge);
-    expect(d.errorType).toBe(T.PUBLISH);
+    expect(d.errType_).toBe(T.PUBLISH);
   });
 
   test("the limit counts the whole packet: max fits, max + 1 does not", () => {

@@ -18,6 +18,7 @@ import { Accept, Clock, Conn, Link } from "../hal/net";
 import { encodeAck } from "../mqtt/ack";
 import { encodeConnack } from "../mqtt/connect";
 import { encodePublish } from "../mqtt/publish";
+import { SERVER } from "../mqtt/parsers";
 import { Packet, T } from "../mqtt/types";
 import { utf8Text } from "../mqtt/utf8";
 import { dispatch } from "./dispatch";
@@ -83,8 +84,23 @@ export class BrokerCore implements Host {
   private readonly tick_ = (): void => this.tick();
   /** The connection being decoded: one decoder callback and one packet record serve every connection. */
   private cur_: Peer | null = null;
-  readonly onPacket_ = (pk: Packet): void => this.packet_(this.cur_!, pk);
-  readonly pk_: Packet = newPacket();
+  // the spec every connection's decoder shares (DecoderSpec, through Host): largest packet, parsers, callback,
+  // packet record
+  readonly max: number;
+  readonly parsers_ = SERVER;
+  readonly onPacket_ = (pk: Packet): void => {
+    const p = this.cur_!;
+    // closed (violation, refused CONNECT, DISCONNECT): the rest of the chunk is not processed [MQTT-3.1.4-5]
+    if (p.dead_) return;
+    p.last_ = this.clock.now();
+    dispatch(this, p, pk);
+    // the packet record outlives the call (the decoder reuses it): drop its views, so an idle connection does
+    // not keep the last chunk it received alive
+    pk.topic = pk.payload = pk.clientId = pk.willTopic = pk.willPayload = NONE;
+    pk.username = pk.password = null;
+    if (pk.filters) while (pk.filters.length) pk.filters.pop();
+  };
+  readonly packet: Packet = newPacket();
   /** Data that came while a packet was handled: connection, copy of the bytes, ... (see in_). */
   private later_: (Peer | Uint8Array)[] = [];
 
@@ -92,7 +108,7 @@ export class BrokerCore implements Host {
     this.subs_ = subs || new SubList<Session>();
     this.maxClients_ = o.maxClients || 64;
     this.maxSessions_ = o.maxSessions || 2 * this.maxClients_;
-    this.maxPacket_ = o.maxPacket || 65536;
+    this.max = this.maxPacket_ = o.maxPacket || 65536;
     this.maxSubsPer_ = o.maxSubsPerClient || 32;
     this.maxSubs_ = o.maxSubs || 1024;
     this.maxQueue_ = o.maxQueue || 100;
@@ -112,7 +128,7 @@ export class BrokerCore implements Host {
   }
 
   private peer_(c: Conn, bridge: boolean): Peer {
-    const p = new Peer(this, c, this.maxPacket_, this.clock.now());
+    const p = new Peer(this, c, this.clock.now());
     if (this.peers_.length - this.stats.clientsConnected >= this.maxClients_) {
       // as many connections waiting for their CONNECT as there may be clients: each could make the broker
       // gather a CONNECT of up to maxPacket bytes, so no more until some have connected or timed out
@@ -123,7 +139,7 @@ export class BrokerCore implements Host {
       c.close();
       return p;
     }
-    p.bridge_ = bridge ? 1 : 0;
+    if (bridge) p.bridge_ = 1;
     this.peers_.push(p);
     return p;
   }
@@ -162,7 +178,7 @@ export class BrokerCore implements Host {
 
   in_(p: Peer, d: Uint8Array): void {
     this.stats.bytesReceived += d.length;
-    // one packet record serves every connection (pk_), so packets are decoded one at a time: data that comes
+    // one packet record serves every connection (packet), so packets are decoded one at a time: data that comes
     // while a packet is handled (a connection that answers inside a write, on an in-memory transport) waits,
     // copied, and is decoded after it, in order
     if (this.cur_) { this.later_.push(p, new Uint8Array(d)); return; }
@@ -179,19 +195,7 @@ export class BrokerCore implements Host {
     if (p.dead_) return;
     this.cur_ = p;
     const e = p.feed(d);
-    if (e) this.bad_(p, e, p.errorType);
-  }
-
-  private packet_(p: Peer, pk: Packet): void {
-    // closed (violation, refused CONNECT, DISCONNECT): the rest of the chunk is not processed [MQTT-3.1.4-5]
-    if (p.dead_) return;
-    p.last_ = this.clock.now();
-    dispatch(this, p, pk);
-    // the packet record outlives the call (the decoder reuses it): drop its views, so an idle connection does
-    // not keep the last chunk it received alive
-    pk.topic = pk.payload = pk.clientId = pk.willTopic = pk.willPayload = NONE;
-    pk.username = pk.password = null;
-    if (pk.filters) while (pk.filters.length) pk.filters.pop();
+    if (e) this.bad_(p, e, p.errType_);
   }
 
   gone_(p: Peer): void {
@@ -206,7 +210,7 @@ export class BrokerCore implements Host {
     this.log_("disconnect " + s.id + (p.why_ ? " (" + p.why_ + ")" : p.bye_ ? "" : " (connection lost)"));
     if (s.clean) this.forget_(s); // [MQTT-3.1.2-6]
     // the will: published when the connection ends without DISCONNECT [MQTT-3.1.2-8], with its QoS and retain
-    if (will) this.incoming_(will.topic, will.payload, will.qos, will.retain, null);
+    if (will) this.incoming_(will.tp_, will.pl_, will.qos_, !!will.rt_, null);
   }
 
   /** Closes a connection for a protocol error [MQTT-4.8.0-1]; a CONNECT at another level gets CONNACK 1 first [MQTT-3.1.2-2]. */
@@ -288,7 +292,7 @@ export class BrokerCore implements Host {
   incoming_(topic: string, payload: Uint8Array, qos: number, retain: boolean, from: Session | null): void {
     let m: Msg | null = null;
     if (retain) {
-      m = { topic: topic, payload: new Uint8Array(payload), qos: qos, retain: true };
+      m = { tp_: topic, pl_: new Uint8Array(payload), qos_: qos };
       if (!this.ret_.set(m)) {
         this.stats.retainedDropped++;
         this.log_("retained message on " + topic + " not kept: limit of " + this.ret_.count + " messages / " + this.ret_.bytes + " bytes");
@@ -301,7 +305,8 @@ export class BrokerCore implements Host {
    * Delivers to every session with a matching subscription, once per session at the highest matching QoS,
    * downgraded to the message's [MQTT-3.3.5-1], without the retain flag [MQTT-3.3.1-9]. The payload is copied
    * once, only when someone gets it. A bridge's session does not get back what it published itself (no
-   * local), and gets the retain flag as published, so a retained message stays retained upstream.
+   * local), and gets the retain flag as published, so a retained message stays retained upstream (`m`, when
+   * given, is the retained message).
    */
   private route_(topic: string, payload: Uint8Array, qos: number, m: Msg | null, from: Session | null): void {
     this.mark_++;
@@ -309,12 +314,13 @@ export class BrokerCore implements Host {
     this.subs_.match(topic, this.visit_);
     const n = this.nHit_;
     const a = this.o.auth;
+    const r = !!m;
     for (let i = 0; i < n; i++) {
       const s = this.hit_[i]!;
       this.hit_[i] = null; // so that a session forgotten later is not kept alive by this array
-      if (s == from && s.bridge_ || a && !a.canRead(s.id, s.user_, topic)) continue;
-      if (!m) m = { topic: topic, payload: new Uint8Array(payload), qos: qos, retain: false };
-      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, !!s.bridge_ && m.retain);
+      if (s == from && s.bridge_ || a && !a.canRead(s.id, s.user_ || null, topic)) continue;
+      if (!m) m = { tp_: topic, pl_: new Uint8Array(payload), qos_: qos };
+      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, !!s.bridge_ && r);
     }
   }
 
@@ -328,7 +334,7 @@ export class BrokerCore implements Host {
     const p = s.peer_ as Peer | null;
     if (!q) {
       if (p && !p.dead_) {
-        const n = encodePublish(this.tx_, 0, m.topic, m.payload, 0, retain, false, 0);
+        const n = encodePublish(this.tx_, 0, m.tp_, m.pl_, 0, retain, false, 0);
         if (n > 0 && p.c_.room() >= n) { this.send_(p, n); this.stats.msgsSent++; s.full_ = 0; return; }
         return this.dropped_(s, "QoS 0, outbound buffer full");
       }
@@ -368,7 +374,7 @@ export class BrokerCore implements Host {
       let id = e >> Q_ID;
       const dup = id != 0; // sent on an earlier connection [MQTT-3.3.1-1]
       if (!dup) id = s.nextId_();
-      const n = encodePublish(this.tx_, 0, m.topic, m.payload, q & 3, (q & 4) != 0, dup, id);
+      const n = encodePublish(this.tx_, 0, m.tp_, m.pl_, q & 3, (q & 4) != 0, dup, id);
       if (n < 0) { s.remove_(i--); this.stats.msgsDropped++; continue; }
       // room for this PUBLISH and for the acknowledgments the flows in flight still owe the client (send_ ends a
       // connection whose acks do not fit: on Espruino room only comes back at 'drain', after their PUBRECs)

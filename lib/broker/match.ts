@@ -60,6 +60,8 @@ export interface Subs<S> {
   add(filter: string, s: S, qos: number): boolean;
   /** Removes an entry; true if it was there. */
   remove(filter: string, s: S): boolean;
+  /** The QoS of the entry (filter, s), or -1 when there is none. */
+  qos(filter: string, s: S): number;
   /** Calls visit once per entry whose filter matches `topic`, with the `$` rule [MQTT-4.7.2-1]. */
   match(topic: string, visit: (s: S, qos: number, filter: string) => void): void;
 }
@@ -90,6 +92,11 @@ export class SubList<S> implements Subs<S> {
     this.s_.splice(j, 1);
     this.q_.splice(j, 1);
     return true;
+  }
+
+  qos(filter: string, s: S): number {
+    const j = this.at_(filter, s);
+    return j < 0 ? -1 : this.q_[j]!;
   }
 
   match(topic: string, visit: (s: S, qos: number, filter: string) => void): void {
@@ -210,6 +217,20 @@ export class SubIndex<S> implements Subs<S> {
   /** Removes an entry; true if it was there. Nodes left empty are removed. */
   remove(filter: string, s: S): boolean {
     return this.removeAt_(this.root_, filter, 0, s);
+  }
+
+  qos(filter: string, s: S): number {
+    let n: Node<S> | null | undefined = this.root_;
+    for (let i = 0; n && i <= filter.length;) {
+      const e = levelEnd(filter, i);
+      const c = filter.charCodeAt(i);
+      if (e - i == 1 && c == PLUS) n = n.p_;
+      else if (e - i == 1 && c == HASH) n = n.h_;
+      else n = n.k_ == null ? undefined : n.k_["/" + filter.substring(i, e)];
+      i = e + 1;
+    }
+    const j = n && n.s_ ? n.s_.indexOf(s) : -1;
+    return j < 0 ? -1 : n!.q_![j]!;
   }
 
   /** Removes (filter, s) below n, filter[i..] being the levels left; prunes the child on the way back. */

@@ -5,16 +5,14 @@
  * object and a field per client.
  */
 import { Conn, Link } from "../hal/net";
-import { Decoder } from "../mqtt/decoder";
-import { SERVER } from "../mqtt/parsers";
-import { Packet } from "../mqtt/types";
+import { Decoder, DecoderSpec } from "../mqtt/decoder";
 import { Attached, Session } from "./session";
 
-/** What a connection needs of its broker. */
-export interface Host {
-  /** One callback and one packet record for every connection's decoder (see BrokerCore.in_). */
-  readonly onPacket_: (pk: Packet) => void;
-  readonly pk_: Packet;
+/**
+ * What a connection needs of its broker. The broker is also the spec of every connection's decoder: one maximum,
+ * parser table, callback and packet record for all (see BrokerCore.in_), kept once rather than per connection.
+ */
+export interface Host extends DecoderSpec {
   in_(p: Peer, d: Uint8Array): void;
   gone_(p: Peer): void;
   pump_(s: Session): void;
@@ -31,32 +29,32 @@ export class Peer extends Decoder implements Link, Attached {
   ka_ = 0;
   last_: number;
   /** close_() was called: nothing more is sent or decoded. */
-  dead_ = 0;
-  /** DISCONNECT came, or the session was taken over: no will [MQTT-3.1.2-10]. */
-  bye_ = 0;
-  /** A bridge's local connection (Broker.acceptBridge). */
-  bridge_ = 0;
+  dead_?: number;
+  /** DISCONNECT came, or the session was taken over: no will [MQTT-3.1.2-10] (set only then). */
+  bye_?: number;
+  /** A bridge's local connection (Broker.acceptBridge; set only for one). */
+  bridge_?: number;
   /** Why the broker closed it (for the log), if it did. */
   why_?: string;
 
-  constructor(private readonly host_: Host, readonly c_: Conn, max: number, now: number) {
-    super(max, SERVER, host_.onPacket_, true, host_.pk_);
+  constructor(host: Host, readonly c_: Conn, now: number) {
+    super(host.max, host.parsers_, host.onPacket_, true, host);
     this.last_ = now;
   }
 
   up_(): void {}
 
   data_(d: Uint8Array): void {
-    if (!this.dead_) this.host_.in_(this, d);
+    if (!this.dead_) (this.k_ as Host).in_(this, d);
   }
 
   down_(): void {
     this.dead_ = 1;
-    this.host_.gone_(this);
+    (this.k_ as Host).gone_(this);
   }
 
   drain_(): void {
-    if (this.s_ && !this.dead_) this.host_.pump_(this.s_);
+    if (this.s_ && !this.dead_) (this.k_ as Host).pump_(this.s_);
   }
 
   close_(): void {

@@ -18,16 +18,16 @@ export class Retained {
 
   /** Stores, replaces or (empty payload) removes. Returns false when a new message did not fit the limits. */
   set(m: Msg): boolean {
-    const k = " " + m.topic;
+    const k = " " + m.tp_;
     const old = this.t_[k];
-    const was = old ? old.payload.length : 0;
-    if (!m.payload.length) {
+    const was = old ? old.pl_.length : 0;
+    if (!m.pl_.length) {
       if (old) { delete this.t_[k]; this.count--; this.bytes -= was; }
       return true;
     }
-    if ((old ? this.count : this.count + 1) > this.max_ || this.bytes - was + m.payload.length > this.maxBytes_) return false;
+    if ((old ? this.count : this.count + 1) > this.max_ || this.bytes - was + m.pl_.length > this.maxBytes_) return false;
     if (!old) this.count++;
-    this.bytes += m.payload.length - was;
+    this.bytes += m.pl_.length - was;
     this.t_[k] = m;
     return true;
   }
@@ -36,7 +36,7 @@ export class Retained {
   each(filter: string, f: (m: Msg) => void): void {
     for (const k in this.t_) {
       const m = this.t_[k]!;
-      if (matches(filter, m.topic)) f(m);
+      if (matches(filter, m.tp_)) f(m);
     }
   }
 

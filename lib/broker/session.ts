@@ -28,28 +28,35 @@ export interface Attached {
 export class Session {
   /** The connection, or null while the client is away. */
   peer_: Attached | null = null;
-  /** The user name given at CONNECT (for the ACL's %u and per-user rules). */
-  user_: string | null = null;
+  /**
+   * The user name given at CONNECT (for the ACL's %u and per-user rules). Fields that are often empty (user_,
+   * rx_, will_, full_, bridge_) are set only when needed: on Espruino a field costs variables even when empty.
+   */
+  user_?: string | null;
   readonly filters_: string[] = [];
-  readonly qoss_: number[] = [];
   readonly qm_: Msg[] = [];
   readonly qn_: number[] = [];
   /** QoS 1/2 messages sent and not completed on this connection. */
   fly_ = 0;
   /** Last packet id given. */
   lastId_ = 0;
-  /** Inbound QoS 2 ids delivered onwards, waiting for PUBREL [MQTT-4.3.3-2]. */
-  readonly rx_: number[] = [];
-  will_: Msg | null = null;
+  /** Inbound QoS 2 ids delivered onwards, waiting for PUBREL [MQTT-4.3.3-2] (made at the first). */
+  rx_?: number[];
+  will_?: Msg | null;
   /** Messages to it were dropped and that was logged; cleared when one gets through (one log line per episode). */
-  full_ = 0;
+  full_?: number;
   /** Attached through Broker.acceptBridge: no local, retain as published. */
-  bridge_ = 0;
+  bridge_?: number;
   /** Routing scratch: the message number this session last matched, and the highest QoS among its matches. */
-  mark_ = 0;
-  best_ = 0;
+  mark_?: number;
+  best_!: number; // (set with mark_, before it is read)
 
-  constructor(readonly id: string, public clean: boolean) {}
+  /** Clean session (1) or not (0). */
+  clean: number;
+
+  constructor(readonly id: string, clean: boolean) {
+    this.clean = clean ? 1 : 0;
+  }
 
   /** A packet id not used by any message of this session in flight [MQTT-2.3.1-2]. */
   nextId_(): number {
@@ -81,7 +88,7 @@ export class Session {
   detach_(): void {
     this.peer_ = null;
     this.fly_ = 0;
-    this.will_ = null;
+    if (this.will_) this.will_ = null;
     const q = this.qn_;
     for (let i = 0; i < q.length; i++) if ((q[i]! >> Q_ST & 3) == SENT) q[i] = q[i]! & ~(3 << Q_ST) | QUEUED << Q_ST;
   }

@@ -11,23 +11,23 @@ import { Msg, Snapshot, SnapshotMsg, SnapshotSession } from "./types";
 
 function out(m: Msg, qos: number, retain: boolean): SnapshotMsg {
   const p: number[] = [];
-  for (let i = 0; i < m.payload.length; i++) p.push(m.payload[i]!);
-  return { topic: m.topic, payload: p, qos: qos, retain: retain };
+  for (let i = 0; i < m.pl_.length; i++) p.push(m.pl_[i]!);
+  return { topic: m.tp_, payload: p, qos: qos, retain: retain };
 }
 
 function back(m: SnapshotMsg): Msg {
-  return { topic: m.topic, payload: new Uint8Array(m.payload), qos: m.qos, retain: m.retain };
+  return { tp_: m.topic, pl_: new Uint8Array(m.payload), qos_: m.qos };
 }
 
 export function takeSnapshot(b: Broker): Snapshot {
   const retained: SnapshotMsg[] = [];
-  b.ret_.all((m) => { retained.push(out(m, m.qos, true)); });
+  b.ret_.all((m) => { retained.push(out(m, m.qos_, true)); });
   const sessions: SnapshotSession[] = [];
   b.sessions((s: Session) => {
     if (s.clean) return;
     const queue: SnapshotMsg[] = [];
     for (let i = 0; i < s.qm_.length; i++) queue.push(out(s.qm_[i]!, s.qn_[i]! & 3, (s.qn_[i]! & 4) != 0));
-    sessions.push({ clientId: s.id, filters: s.filters_.slice(), qoss: s.qoss_.slice(), queue: queue });
+    sessions.push({ clientId: s.id, filters: s.filters_.slice(), qoss: s.filters_.map((f) => b.subs_.qos(f, s)), queue: queue });
   });
   return { retained: retained, sessions: sessions };
 }
@@ -43,7 +43,6 @@ export function restoreSnapshot(b: Broker, snap: Snapshot): void {
     for (let k = 0; k < d.filters.length; k++) {
       if (s.filters_.indexOf(d.filters[k]!) >= 0) continue;
       s.filters_.push(d.filters[k]!);
-      s.qoss_.push(d.qoss[k]!);
       b.subs_.add(d.filters[k]!, s, d.qoss[k]!);
     }
     for (let k = 0; k < d.queue.length && s.qm_.length < b.maxQueue_; k++) {

@@ -4,13 +4,23 @@
  * Espruino host (boards/) supply connections, clock, password checking and storage.
  */
 
-/** One application message as the broker holds it: immutable once made, shared by every queue it sits in. */
+/**
+ * One application message as the broker holds it: immutable once made, shared by every queue it sits in. Its
+ * fields have `_` names, which the device build shortens: on Espruino a field name longer than four characters
+ * costs each message another variable.
+ */
 export interface Msg {
-  topic: string;
-  /** A copy owned by the broker (never a view into a decoder buffer). */
-  payload: Uint8Array;
-  qos: number;
-  retain: boolean;
+  /** Topic. */
+  tp_: string;
+  /** Payload: a copy owned by the broker (never a view into a decoder buffer). */
+  pl_: Uint8Array;
+  /** QoS. */
+  qos_: number;
+  /**
+   * A will's retain flag. Other messages have none (a retained message is known by where it is kept, a queued
+   * one's flag is in its session's queue): on Espruino the field would cost each message variables.
+   */
+  rt_?: boolean;
 }
 
 /**

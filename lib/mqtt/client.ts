@@ -328,7 +328,7 @@ export class Client implements Link {
 
   data_(d: Uint8Array): void {
     const e = this.dec_.feed(d);
-    if (e && this.st_ != IDLE) this.fail_(e, this.dec_.errorType);
+    if (e && this.st_ != IDLE) this.fail_(e, this.dec_.errType_);
   }
 
   down_(): void {

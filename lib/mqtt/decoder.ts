@@ -20,23 +20,44 @@ const HEADER = 0;
 const LENGTH = 1;
 const BODY = 2;
 
-/** The buffer of a lazy decoder that has not needed one yet (never written to). */
+/** The buffer of a decoder of max 2 (never written to). */
 const EMPTY = new Uint8Array(0);
 
-export class Decoder {
-  /** The first error, or Err.Ok. */
-  error: Err = Err.Ok;
-  /** The packet type being decoded when the error happened (0 when unknown). */
-  errorType = 0;
-  /** The one packet object handed to `onPacket`, reused for every packet. */
+/**
+ * What a decoder needs that does not change from packet to packet, and that many decoders may share (a broker's
+ * connections share their broker's: see lib/broker/peer.ts). A decoder made without one is its own.
+ */
+export interface DecoderSpec {
+  /** Largest whole packet accepted, in bytes (fixed header included); at least 2. */
+  readonly max: number;
+  /** Body parser per packet type (index 0..15); 0 where the type is not accepted. */
+  readonly parsers_: ArrayLike<Parser | 0>;
+  /** Called synchronously for every complete, valid packet. */
+  readonly onPacket_: (p: Packet) => void;
+  /** The one packet record handed to `onPacket_`, reused for every packet. */
   readonly packet: Packet;
+}
+
+export class Decoder implements DecoderSpec {
+  /** The first error, or Err.Ok. */
+  err_: Err = Err.Ok;
+  /** The packet type being decoded when the error happened (0 when unknown). */
+  errType_ = 0;
+  // DecoderSpec: set on a decoder that is its own spec (k_ == this) only; on Espruino each field of each
+  // connection's decoder costs variables
+  declare readonly max: number;
+  declare readonly parsers_: ArrayLike<Parser | 0>;
+  declare readonly onPacket_: (p: Packet) => void;
+  declare readonly packet: Packet;
+  /** The spec: this decoder, or one shared with others. */
+  readonly k_: DecoderSpec;
   private st_ = HEADER;
   private len_ = 0;
   private mul_ = 1;
-  private got_ = 0;
+  private got_?: number; // (set when a packet spans chunks: a lazy decoder's fields cost a broker per connection)
   /** The first byte of the packet being decoded: kept here, not in `packet`, which may be shared (see below). */
   private h_ = 0;
-  private buf: Uint8Array;
+  private buf?: Uint8Array; // (a lazy decoder's, only once a packet spans chunks)
 
   /**
    * @param max largest whole packet accepted, in bytes (fixed header included); at least 2.
@@ -45,19 +66,25 @@ export class Decoder {
    * @param lazy allocate the buffer for packets that span chunks only when one comes, sized to it (and grown
    *   to a bigger one later, never past `max`): a broker's idle connections then hold no buffer. Without it
    *   (the client) the whole buffer is allocated here, once.
-   * @param packet the packet record to fill (a broker shares one among all its connections' decoders, since
-   *   each packet is handled within its onPacket call); a new one when absent.
+   * @param shared the spec of max, parsers, onPacket and packet record to use instead of the first three
+   *   arguments (a broker shares one among all its connections' decoders, its packet record included, since
+   *   each packet is handled within its onPacket call).
    */
-  constructor(readonly max: number, private readonly parsers_: ArrayLike<Parser | 0>, private readonly onPacket_: (p: Packet) => void, lazy?: boolean, packet?: Packet) {
-    this.buf = lazy || max < 3 ? EMPTY : new Uint8Array(max - 2);
-    this.packet = packet || { type: 0, flags: 0, length: 0, id: 0 } as unknown as Packet;
+  constructor(max: number, parsers: ArrayLike<Parser | 0>, onPacket: (p: Packet) => void, lazy?: boolean, shared?: DecoderSpec) {
+    if (!lazy) this.buf = max < 3 ? EMPTY : new Uint8Array(max - 2);
+    if (shared) this.k_ = shared;
+    else {
+      const k = this.k_ = this as { -readonly [K in keyof DecoderSpec]: DecoderSpec[K] };
+      k.max = max; k.parsers_ = parsers; k.onPacket_ = onPacket;
+      k.packet = { type: 0, flags: 0, length: 0, id: 0 } as unknown as Packet;
+    }
   }
 
   /** Forget any partial packet and any error, for a new connection. */
   reset(): void {
     this.st_ = HEADER;
-    this.error = Err.Ok;
-    this.errorType = 0;
+    this.err_ = Err.Ok;
+    this.errType_ = 0;
   }
 
   /**
@@ -65,7 +92,7 @@ export class Decoder {
    * CONNECT [MQTT-3.1.0-2]); the rest of the current chunk is not decoded. Returns `e`.
    */
   fail(e: Err, type: number): Err {
-    if (!this.error) { this.error = e; this.errorType = type; }
+    if (!this.err_) { this.err_ = e; this.errType_ = type; }
     return e;
   }
 
@@ -73,12 +100,12 @@ export class Decoder {
   feed(c: Uint8Array): Err {
     const n = c.length;
     let i = 0;
-    while (i < n && !this.error) {
+    while (i < n && !this.err_) {
       if (this.st_ == HEADER) i = this.header_(c, i);
       else if (this.st_ == LENGTH) i = this.length_(c, i);
       else i = this.body_(c, i);
     }
-    return this.error;
+    return this.err_;
   }
 
   /** First byte: type and flags; reserved types and wrong fixed flags [MQTT-2.2.1] [MQTT-2.2.2-1] [MQTT-2.2.2-2]. */
@@ -88,7 +115,7 @@ export class Decoder {
     const f = b & 15;
     this.h_ = b;
     this.len_ = 0; this.mul_ = 1; this.st_ = LENGTH;
-    if (!this.parsers_[t]) this.fail(Err.PacketType, t);
+    if (!this.k_.parsers_[t]) this.fail(Err.PacketType, t);
     else if (t != T.PUBLISH && f != (t == T.PUBREL || t == T.SUBSCRIBE || t == T.UNSUBSCRIBE ? 2 : 0)) this.fail(Err.HeaderFlags, t);
     return i + 1;
   }
@@ -108,7 +135,7 @@ export class Decoder {
     // shifts, not `/` or Math.min: on Espruino those give floats, and a field holding a float takes one more
     // variable than one holding an integer, so the decoder's own size would depend on what it last decoded
     while (this.mul_ > 1) { hdr++; this.mul_ >>= 7; }
-    if (hdr + len > this.max) { this.fail(Err.TooLarge, t); return i; }
+    if (hdr + len > this.k_.max) { this.fail(Err.TooLarge, t); return i; }
     if (c.length - i >= len) {
       // the whole body is in this chunk: parse it in place
       this.st_ = HEADER;
@@ -117,18 +144,19 @@ export class Decoder {
     }
     this.st_ = BODY;
     this.got_ = 0;
-    if (this.buf.length < len) this.buf = new Uint8Array(len < 64 ? 64 : len);
+    if (!this.buf || this.buf.length < len) this.buf = new Uint8Array(len < 64 ? 64 : len);
     return i;
   }
 
   private body_(c: Uint8Array, i: number): number {
-    const want = this.len_ - this.got_;
+    const got = this.got_!;
+    const want = this.len_ - got;
     const k = want < c.length - i ? want : c.length - i;
-    this.buf.set(c.subarray(i, i + k), this.got_);
-    this.got_ += k;
-    if (this.got_ == this.len_) {
+    this.buf!.set(c.subarray(i, i + k), got);
+    this.got_ = got + k;
+    if (got + k == this.len_) {
       this.st_ = HEADER;
-      this.parse_(this.buf, 0, this.len_);
+      this.parse_(this.buf!, 0, this.len_);
     }
     return i + k;
   }
@@ -136,10 +164,11 @@ export class Decoder {
   private parse_(b: Uint8Array, s: number, e: number): void {
     // the record is filled only now: a broker shares one among its connections, whose packets may arrive in
     // interleaved chunks
-    const p = this.packet;
+    const k = this.k_;
+    const p = k.packet;
     p.type = this.h_ >> 4; p.flags = this.h_ & 15; p.length = this.len_;
-    const r = (this.parsers_[p.type] as Parser)(p, b, s, e);
+    const r = (k.parsers_[p.type] as Parser)(p, b, s, e);
     if (r) this.fail(r, p.type);
-    else this.onPacket_(p);
+    else k.onPacket_(p);
   }
 }

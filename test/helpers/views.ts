@@ -222,7 +222,7 @@ export function makeRunner(max: number, parsers: ArrayLike<Parser | 0> = ALL): (
       err = d.feed(c);
       if (err) break;
     }
-    return { views, err, errType: d.errorType };
+    return { views, err, errType: d.errType_ };
   };
 }
 
@@ -235,7 +235,7 @@ export function decodeChunks(chunks: Uint8Array[], max: number, parsers: ArrayLi
     err = d.feed(c);
     if (err) break;
   }
-  return { views, err, errType: d.errorType };
+  return { views, err, errType: d.errType_ };
 }
 
 /** `b` cut into chunks at the given (sorted) offsets. */

@@ -68,7 +68,7 @@ export class RawClient {
     s.on("data", (d: Buffer) => {
       if (this.decodeError) return;
       const e = this.dec.feed(new Uint8Array(d.buffer, d.byteOffset, d.length));
-      if (e) { this.decodeError = e; this.decodeType = this.dec.errorType; }
+      if (e) { this.decodeError = e; this.decodeType = this.dec.errType_; }
     });
     s.on("error", () => { /* 'close' follows */ });
     s.once("close", () => { this.closed = true; this.closedAt = Date.now(); });

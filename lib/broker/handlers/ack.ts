@@ -26,8 +26,8 @@ export function onPubrec(b: Broker, p: Peer, pk: Packet): void {
 
 export function onPubrel(b: Broker, p: Peer, pk: Packet): void {
   const r = p.s_!.rx_;
-  const i = r.indexOf(pk.id);
-  if (i >= 0) r.splice(i, 1);
+  const i = r ? r.indexOf(pk.id) : -1;
+  if (i >= 0) r!.splice(i, 1);
   b.ack_(p, T.PUBCOMP, pk.id);
 }
 

@@ -37,7 +37,7 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     s!.detach_();
     b.stats.clientsConnected--;
     b.drop_(old, "taken over by a new connection");
-    if (w) b.incoming_(w.topic, w.payload, w.qos, w.retain, null);
+    if (w) b.incoming_(w.tp_, w.pl_, w.qos_, !!w.rt_, null);
   }
   if (b.stats.clientsConnected >= b.maxClients_) {
     b.stats.refusedClients++;
@@ -54,11 +54,11 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     }
     s = n;
   }
-  s.clean = pk.clean;
-  s.user_ = user;
-  s.bridge_ = p.bridge_;
+  s.clean = pk.clean ? 1 : 0;
+  if (user != null || s.user_ != null) s.user_ = user;
+  if (p.bridge_ || s.bridge_) s.bridge_ = p.bridge_;
   s.peer_ = p;
-  s.will_ = pk.will ? { topic: willTopic, payload: new Uint8Array(pk.willPayload), qos: pk.willQos, retain: pk.willRetain } : null;
+  if (pk.will) s.will_ = { tp_: willTopic, pl_: new Uint8Array(pk.willPayload), qos_: pk.willQos, rt_: pk.willRetain };
   p.s_ = s;
   p.ka_ = pk.keepalive * 1000;
   const st = b.stats;

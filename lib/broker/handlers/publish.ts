@@ -12,16 +12,17 @@ export function onPublish(b: Broker, p: Peer, pk: Packet): void {
   const q = pk.qos;
   b.stats.msgsReceived++;
   if (q == 2) {
-    if (s.rx_.indexOf(pk.id) >= 0) return b.ack_(p, T.PUBREC, pk.id); // a resend: delivered already
-    if (s.rx_.length >= b.maxInbound_) {
+    const rx = s.rx_ || (s.rx_ = []);
+    if (rx.indexOf(pk.id) >= 0) return b.ack_(p, T.PUBREC, pk.id); // a resend: delivered already
+    if (rx.length >= b.maxInbound_) {
       b.stats.protocolErrors++;
       return b.drop_(p, "more than " + b.maxInbound_ + " QoS 2 messages awaiting PUBREL");
     }
-    s.rx_.push(pk.id);
+    rx.push(pk.id);
   }
   const topic = b.text_(pk.topic);
   const a = b.o.auth;
-  if (a && !a.canWrite(s.id, s.user_, topic)) {
+  if (a && !a.canWrite(s.id, s.user_ || null, topic)) {
     b.stats.publishDenied++;
     b.log_("publish denied: " + s.id + " on " + topic);
   } else {

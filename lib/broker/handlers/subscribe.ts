@@ -27,7 +27,7 @@ export function onSubscribe(b: Broker, p: Peer, pk: Packet): void {
     const g = codes[i]!;
     if (g & 0x80) continue;
     b.ret_.each(fs[i]!, (m: Msg) => {
-      if (!a || a.canRead(s.id, s.user_, m.topic)) b.deliver_(s, m, m.qos < g ? m.qos : g, true);
+      if (!a || a.canRead(s.id, s.user_ || null, m.tp_)) b.deliver_(s, m, m.qos_ < g ? m.qos_ : g, true);
     });
   }
 }
@@ -35,17 +35,13 @@ export function onSubscribe(b: Broker, p: Peer, pk: Packet): void {
 /** The QoS granted for `f`, or 0x80. */
 function grant(b: Broker, s: Session, f: string, q: number): number {
   const a = b.o.auth;
-  if (a && !a.canSubscribe(s.id, s.user_, f)) return deny(b, s, f, "not allowed");
-  const i = s.filters_.indexOf(f);
-  if (i >= 0) {
-    s.qoss_[i] = q;
-  } else {
+  if (a && !a.canSubscribe(s.id, s.user_ || null, f)) return deny(b, s, f, "not allowed");
+  if (s.filters_.indexOf(f) < 0) {
     if (s.filters_.length >= b.maxSubsPer_) return deny(b, s, f, "limit of " + b.maxSubsPer_ + " per client");
     if (b.subs_.size >= b.maxSubs_) return deny(b, s, f, "limit of " + b.maxSubs_ + " in total");
     s.filters_.push(f);
-    s.qoss_.push(q);
   }
-  b.subs_.add(f, s, q);
+  b.subs_.add(f, s, q); // (the QoS of a filter already held is replaced [MQTT-3.8.4-3]; kept in subs_ only)
   return q;
 }
 

@@ -13,7 +13,6 @@ export function onUnsubscribe(b: Broker, p: Peer, pk: Packet): void {
     const k = s.filters_.indexOf(f);
     if (k < 0) continue;
     s.filters_.splice(k, 1);
-    s.qoss_.splice(k, 1);
     b.subs_.remove(f, s);
   }
   b.ack_(p, T.UNSUBACK, pk.id);

@@ -220,7 +220,7 @@ function onPacket(p: Packet): void {
 function feed(d: Decoder, b: Uint8Array, cut: number): Err {
   got = 0;
   d.reset();
-  if (cut && d.feed(b.subarray(0, cut))) return d.error;
+  if (cut && d.feed(b.subarray(0, cut))) return d.err_;
   return d.feed(cut ? b.subarray(cut) : b);
 }
 
@@ -270,7 +270,7 @@ export function golden(name: string, hex: string, o: PacketInput): void {
   for (let i = -1; i < c.length; i++) {
     const cut = i < 0 ? 0 : c[i]!;
     const e = feed(d, wire, cut);
-    if (e != Err.Ok || got != 1) bad("decode (cut " + cut + "): error " + e + " type " + d.errorType + ", " + got + " packets");
+    if (e != Err.Ok || got != 1) bad("decode (cut " + cut + "): error " + e + " type " + d.errType_ + ", " + got + " packets");
   }
   want = null;
   sample();
@@ -288,8 +288,8 @@ export function invalid(name: string, hex: string, err: Err, type: number, max: 
   for (let k = -1; k < c.length; k++) {
     const cut = k < 0 ? 0 : c[k]!;
     const e = feed(d, b, cut);
-    if (e != err || d.error != err || d.errorType != type || got) {
-      bad("cut " + cut + ": error " + e + " type " + d.errorType + ", " + got + " packets; want error " + err + " type " + type);
+    if (e != err || d.err_ != err || d.errType_ != type || got) {
+      bad("cut " + cut + ": error " + e + " type " + d.errType_ + ", " + got + " packets; want error " + err + " type " + type);
     }
   }
   sample();
