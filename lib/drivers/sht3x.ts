@@ -3,10 +3,11 @@
  *
  * `connect(bus, { clock, address, repeatability })` does no I/O (STYLE rule 3). `read(cb)` makes a single-shot
  * measurement with clock stretching disabled (Table 9: 0x2400 / 0x240B / 0x2416 for high / medium / low
- * repeatability), waits the maximum measurement duration of that repeatability (Table 4: 15.5 / 6.5 / 4.5 ms),
- * then reads the 6 bytes T, CRC, RH, CRC (section 4.5). While the chip still measures it does not acknowledge the
- * read header (section 4.5, "no clock stretching"), so the read is repeated every POLL_MS, at most
- * `(duration + SLACK_MS) / POLL_MS` more times, then the read ends with Err.Timeout. A chip that vanishes after
+ * repeatability), first tries to read the 6 bytes T, CRC, RH, CRC (section 4.5) after the typical measurement
+ * duration of that repeatability (Table 4: 12.5 / 4.5 / 2.5 ms; the maximum is 15.5 / 6.5 / 4.5 ms). While the
+ * chip still measures it does not acknowledge the read header (section 4.5, "no clock stretching"), so the
+ * datasheet allows polling: the read is repeated every POLL_MS until twice the maximum duration plus SLACK_MS
+ * (a slow part is still read), then the read ends with Err.Timeout (no fixed sleep of the worst case). A chip that vanishes after
  * the command looks the same as one still measuring, so it also ends in Err.Timeout.
  *
  * Every 16-bit word carries a CRC-8 (section 4.12, Table 19) → Err.Checksum. Conversion by section 4.13;
@@ -54,8 +55,8 @@ const enum Op { Idle, Read, Status, Heater, Reset }
 
 const enum T {
   /** Interval between reads while the chip still measures (NACKs the read header). */
-  POLL_MS = 2,
-  /** Extra time allowed beyond the maximum measurement duration before Err.Timeout. */
+  POLL_MS = 2.5,
+  /** Extra time allowed beyond twice the maximum measurement duration before Err.Timeout. */
   SLACK_MS = 4,
 }
 /** Soft reset time t_SR, maximum (Table 4). */
@@ -104,8 +105,10 @@ export class Sht3x implements Sensor {
     const i = rep == "high" ? 0 : rep == "medium" ? 1 : rep == "low" ? 2 : -1;
     if (i < 0 || (this.a_ != 0x44 && this.a_ != 0x45)) return;
     this.meas_ = i == 0 ? Cmd.MeasHigh : i == 1 ? Cmd.MeasMedium : Cmd.MeasLow;
-    this.wait_ = i == 0 ? 15.5 : i == 1 ? 6.5 : 4.5;
-    this.polls_ = 1 + Math.ceil((this.wait_ + T.SLACK_MS) / T.POLL_MS);
+    // Table 4: typical 12.5 / 4.5 / 2.5 ms, maximum 15.5 / 6.5 / 4.5 ms
+    this.wait_ = i == 0 ? 12.5 : i == 1 ? 4.5 : 2.5;
+    const max = i == 0 ? 15.5 : i == 1 ? 6.5 : 4.5;
+    this.polls_ = 1 + Math.ceil((2 * max + T.SLACK_MS - this.wait_) / T.POLL_MS);
   }
 
   /** One measurement: `{ tempC, rhPct }`. */
