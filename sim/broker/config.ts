@@ -37,6 +37,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { BrokerOptions } from "../../lib/broker/types";
 import { parseStored } from "./passwd";
 
 export class ConfigError extends Error {
@@ -53,19 +54,8 @@ export interface AclRuleConfig {
 }
 
 /** The broker limits: BrokerOptions fields of the same names (undefined: the broker's default). */
-export interface Limits {
-  maxClients?: number;
-  maxSessions?: number;
-  maxPacket?: number;
-  maxSubsPerClient?: number;
-  maxSubs?: number;
-  maxRetained?: number;
-  maxRetainedBytes?: number;
-  maxQueue?: number;
-  maxInflight?: number;
-  maxInbound?: number;
-  connectTimeout?: number;
-}
+export type Limits = Pick<BrokerOptions, "maxClients" | "maxSessions" | "maxPacket" | "maxSubsPerClient" | "maxSubs" |
+  "maxRetained" | "maxRetainedBytes" | "maxQueue" | "maxInflight" | "maxInbound" | "connectTimeout">;
 
 export type Direction = "in" | "out" | "both";
 
