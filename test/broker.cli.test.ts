@@ -33,7 +33,8 @@ function run(args: string[], stdin?: string): Run {
   proc.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
   if (stdin !== undefined) proc.stdin!.end(stdin);
-  const exit = new Promise<number | null>((r) => proc.once("exit", (code) => { live.delete(proc); r(code); }));
+  // "close", not "exit": the child may have exited before its last stderr bytes reached us through the pipe
+  const exit = new Promise<number | null>((r) => proc.once("close", (code) => { live.delete(proc); r(code); }));
   return { proc, out: () => out, err: () => err, exit };
 }
 

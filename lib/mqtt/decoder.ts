@@ -71,7 +71,8 @@ export class Decoder implements DecoderSpec {
    *   each packet is handled within its onPacket call).
    */
   constructor(max: number, parsers: ArrayLike<Parser | 0>, onPacket: (p: Packet) => void, lazy?: boolean, shared?: DecoderSpec) {
-    if (!lazy) this.buf = max < 3 ? EMPTY : new Uint8Array(max - 2);
+    // not lazy (the client): everything now, so that a first packet spanning chunks allocates nothing
+    if (!lazy) { this.buf = max < 3 ? EMPTY : new Uint8Array(max - 2); this.got_ = 0; }
     if (shared) this.k_ = shared;
     else {
       const k = this.k_ = this as { -readonly [K in keyof DecoderSpec]: DecoderSpec[K] };
@@ -169,6 +170,11 @@ export class Decoder implements DecoderSpec {
     p.type = this.h_ >> 4; p.flags = this.h_ & 15; p.length = this.len_;
     const r = (k.parsers_[p.type] as Parser)(p, b, s, e);
     if (r) this.fail(r, p.type);
-    else k.onPacket_(p);
+    else {
+      k.onPacket_(p);
+      // drop the views into the chunk: held until the next PUBLISH, they would keep the whole chunk (up to
+      // ~536 bytes on Espruino, about 45 variables) alive between packets, for as long as the link is quiet
+      if (p.type == T.PUBLISH) p.topic = p.payload = EMPTY;
+    }
   }
 }
