@@ -3,6 +3,7 @@
  * Pins are GPIO numbers, the same as Espruino's `Dn` names (`D21` is GPIO21).
  */
 import type { Board } from "../lib/hal/board";
+import { EspruinoPlatform } from "./adapters/espruino-platform";
 
 export const board = {
   name: "esp32",
@@ -13,4 +14,15 @@ export const board = {
   i2c: { sda: 21, scl: 22 },
   // OneWire / DHT data: GPIO4 is free of boot-strapping and flash duties
   wire1: 4,
+  // DevKitC has no user LED (only power): identify prints a line
+  led: null,
+  // Espruino's ESP32 port has no SNTP client: timestamps are relative
+  sntp: false,
+  // bundle bytes: saved to flash as .bootcde and run from there; RAM is ample
+  budget: 60000,
 } as const satisfies Board;
+
+export const platform = new EspruinoPlatform(board);
+
+/** The broker's socket host, for the gateway firmware (tree-shaken from bundles that do not use it). */
+export { listen } from "./adapters/espruino-server";

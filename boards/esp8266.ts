@@ -8,6 +8,7 @@
  * The numbers below are GPIO numbers (= Espruino `Dn`).
  */
 import type { Board } from "../lib/hal/board";
+import { EspruinoPlatform } from "./adapters/espruino-platform";
 
 export const board = {
   name: "esp8266",
@@ -19,4 +20,15 @@ export const board = {
   // OneWire / DHT data: GPIO2 (silkscreen D4), as on the Wemos DHT shield. It is a boot-strap pin that must be
   // high at reset, which the sensor's pull-up keeps it; it also drives the ESP-12 blue LED.
   wire1: 2,
+  // the ESP-12 module's blue LED, on GPIO2 (active low), shared with the single-wire data pin
+  led: 2,
+  // Wifi.setSNTP
+  sntp: true,
+  // bundle bytes: run from flash (.bootcde); the 1,700 variables are the real limit
+  budget: 48000,
 } as const satisfies Board;
+
+export const platform = new EspruinoPlatform(board);
+
+/** The broker's socket host, for the gateway firmware (tree-shaken from bundles that do not use it). */
+export { listen } from "./adapters/espruino-server";

@@ -313,7 +313,7 @@ describe("guard of the emitted bundles (tools/guard.mjs)", () => {
     const sizes = JSON.parse(readFileSync(path.join(ROOT, "dist/sizes.json"), "utf8")) as Record<string, unknown>;
     expect(bundles.map((b) => path.relative(path.join(ROOT, "dist"), b).split(path.sep).join("/")).sort())
       .toEqual(Object.keys(sizes).sort());
-    for (const b of ["esp32.js", "esp8266.js", "linux.js"]) expect(Object.keys(sizes)).toContain(b);
+    for (const b of ["esp32/node.js", "esp8266/node.js", "linux/node.js"]) expect(Object.keys(sizes)).toContain(b);
     expect(bundles.flatMap((b) => guard.guardFile(b)).map((f) => guard.formatGuardFinding(f))).toEqual([]);
   });
 });

@@ -61,11 +61,17 @@ describe("validate: defaults", () => {
     const v = validate(Object.assign(minimal(), {
       sensors: [{ type: "sht3x" }, { type: "aht20" }, { type: "dht22" }, { type: "dht11" }, { type: "ds18b20" }],
     }), ESP32);
-    expect(v.errors).toEqual([]);
     expect(v.config.sensors.map((s) => [s.name, s.bus, s.address])).toEqual([
       ["sht3x", "i2c", 0x44], ["aht20", "i2c", 0x38], ["dht22", "pin", undefined], ["dht11", "pin", undefined],
       ["ds18b20", "onewire", undefined],
     ]);
+    // 9 fields: one more than a reading holds (lib/node/ring.ts RING_FIELDS_MAX)
+    expect(v.errors).toEqual(["sensors: 9 fields in all, at most 8 (one reading holds 8)"]);
+  });
+
+  test("DHT sensors are refused on a board with simulated buses (the Linux build)", () => {
+    expect(validate(Object.assign(minimal(), { wifi: null, sensors: [{ type: "dht22" }] }), { tls: false, i2c: true, wire1: true, net: "up", sim: true }).errors)
+      .toEqual(["sensors[0].type: dht22 is not simulated on this board (its microsecond edges need the simulator's virtual clock)"]);
   });
 
   test("battery mode defaults QoS to 1", () => {

@@ -66,7 +66,7 @@
 // named a function `E`, which hid `E` and the E.on("kill") handlers). So every entry gets an unused function
 // that mentions all Espruino global names: esbuild never renames to a name the bundle refers to as a global,
 // and tree-shaking drops the function. The guard also refuses any top-level declaration that shadows one.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
@@ -82,8 +82,9 @@ import { tsFiles } from "./lint.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = path.join(ROOT, "dist");
-const ENTRY = path.join(ROOT, "firmware/node/main.ts");
 const TEST_BOARD = "linux";
+/** Firmware roles: firmware/<role>/main.ts, built per board that has firmware/<role>/config/<board>.json. */
+export const ROLES = ["node", "gateway"];
 
 /**
  * Espruino modules: entry (relative to the project root) and output (relative to dist/). The board given to
@@ -131,11 +132,16 @@ function reservedNamesSource() {
 }
 
 /** esbuild plugin: "@board" per bundle, the subset check of each source, the reserved names in the entry. */
-function espruinoPlugin(board, entry, checked) {
+function espruinoPlugin(board, entry, checked, configSource) {
   return {
     name: "espruino",
     setup(b) {
       b.onResolve({ filter: /^@board$/ }, () => ({ path: path.join(ROOT, "boards", board + ".ts") }));
+      b.onResolve({ filter: /^@config$/ }, () => {
+        if (configSource === undefined) return { errors: [{ text: "\"@config\" is only for firmware entries (firmware/<role>/main.ts)" }] };
+        return { path: "@config", namespace: "config" };
+      });
+      b.onLoad({ filter: /.*/, namespace: "config" }, () => ({ contents: configSource, loader: "js", resolveDir: ROOT }));
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
         let contents = readFileSync(args.path, "utf8");
         if (!checked.has(args.path)) checked.set(args.path, checkTsSource(args.path, contents, { root: ROOT }));
@@ -162,6 +168,7 @@ function espruinoPlugin(board, entry, checked) {
  * @returns {Promise<{ code: string, map: object, meta: object }>}
  */
 export async function bundle(entry, board, outfile, checked = new Map(), opts = {}) {
+  const configSource = opts.config ? await configModule(opts.config, opts.role, board) : undefined;
   const r = await esbuild.build({
     ...esbuildOptions(opts.mangleCache),
     entryPoints: [entry],
@@ -173,7 +180,7 @@ export async function bundle(entry, board, outfile, checked = new Map(), opts = 
     absWorkingDir: ROOT,
     metafile: true,
     write: false,
-    plugins: [espruinoPlugin(board, entry, checked)],
+    plugins: [espruinoPlugin(board, entry, checked, configSource)],
   });
   if (opts.mangleCache && r.mangleCache) Object.assign(opts.mangleCache, r.mangleCache);
   let code = r.outputFiles.find((f) => f.path.endsWith(".js")).text;
@@ -187,6 +194,136 @@ export async function bundle(entry, board, outfile, checked = new Map(), opts = 
   // sources relative to the project root
   map.sources = map.sources.map((s) => path.relative(ROOT, path.resolve(path.dirname(outfile), s)).split(path.sep).join("/"));
   return { code, map, meta: r.metafile };
+}
+
+/** Driver module per sensor type (lib/drivers/<file>.ts, its `connect`). */
+const DRIVER_FILES = { bme280: "bme280", sht3x: "sht3x", aht20: "aht20", dht22: "dht", dht11: "dht", ds18b20: "ds18b20" };
+
+let hostModules = null;
+
+/**
+ * The config validators and the board data, bundled for Node once per process from the same sources the
+ * device runs (lib/node/config.ts, lib/node/gateway-config.ts, boards/<board>.ts).
+ */
+export async function host() {
+  if (hostModules) return hostModules;
+  const gw = existsSync(path.join(ROOT, "lib/node/gateway-config.ts"));
+  const boards = boardNames();
+  const src = [
+    `export { validate } from ${JSON.stringify(path.join(ROOT, "lib/node/config.ts"))};`,
+    gw ? `export { validateGateway } from ${JSON.stringify(path.join(ROOT, "lib/node/gateway-config.ts"))};` : "export const validateGateway = null;",
+    ...boards.map((b, i) => `import { board as b${i} } from ${JSON.stringify(path.join(ROOT, "boards", b + ".ts"))};`),
+    `export const boards = { ${boards.map((b, i) => `${JSON.stringify(b)}: b${i}`).join(", ")} };`,
+  ].join("\n");
+  const r = await esbuild.build({
+    stdin: { contents: src, resolveDir: ROOT, loader: "ts" }, bundle: true, format: "esm", platform: "node",
+    write: false, logLevel: "silent", tsconfig: path.join(ROOT, "tsconfig.json"),
+  });
+  hostModules = await import("data:text/javascript;base64," + Buffer.from(r.outputFiles[0].text).toString("base64"));
+  return hostModules;
+}
+
+/** The board's data (boards/<board>.ts `board`); throws for an unknown board. */
+export async function boardData(board) {
+  const b = (await host()).boards[board];
+  if (!b) throw new Error(`unknown board "${board}" (boards: ${boardNames().join(", ")})`);
+  return b;
+}
+
+/** The most bundle bytes the board takes. */
+export async function boardBudget(board) {
+  return (await boardData(board)).budget;
+}
+
+/** The capabilities a config is checked against (lib/node/config.ts BoardCaps). */
+function capsOf(b) {
+  return { tls: b.tls, i2c: !!b.i2c, wire1: !!b.wire1, net: b.net, sim: b.name == "linux" };
+}
+
+/**
+ * Reads and validates a role's config file for a board; resolves to the validated config, or rejects with an
+ * Error listing every problem as `<file>: <field>: <message>`.
+ */
+export async function loadConfig(file, role, board) {
+  const h = await host();
+  const rel = path.relative(process.cwd(), file) || file;
+  let obj;
+  try {
+    obj = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(e.code == "ENOENT" ? `${rel}: no such config file` : `${rel}: not valid JSON (${e.message})`);
+  }
+  const v = role == "gateway" ? (h.validateGateway ? h.validateGateway(obj, capsOf(await boardData(board))) : null)
+    : h.validate(obj, capsOf(await boardData(board)));
+  if (!v) throw new Error(`${rel}: no validator for role "${role}"`);
+  if (v.errors.length) {
+    const e = new Error(v.errors.map((m) => `${rel}: ${m}`).join("\n"));
+    e.configErrors = v.errors;
+    throw e;
+  }
+  return v.config;
+}
+
+/** The source of "@config": the validated config, the drivers its sensors use, the version. */
+async function configModule(file, role, board) {
+  const config = await loadConfig(file, role, board);
+  const version = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
+  const types = [...new Set((config.sensors || []).map((s) => s.type))].sort();
+  const lines = types.map((t, i) => `import { connect as d${i} } from ${JSON.stringify(path.join(ROOT, "lib/drivers", DRIVER_FILES[t] + ".ts"))};`);
+  lines.push(`export const config = ${JSON.stringify(config)};`);
+  lines.push(`export const drivers = { ${types.map((t, i) => `${t}: d${i}`).join(", ")} };`);
+  lines.push(`export const version = ${JSON.stringify(version)};`);
+  return lines.join("\n");
+}
+
+/** The default config of a role on a board: firmware/<role>/config/<board>.json. */
+export function defaultConfig(role, board) {
+  return path.join(ROOT, "firmware", role, "config", board + ".json");
+}
+
+/**
+ * Builds one firmware bundle: `role` for `board` with the config file `config` (default: the role's config for
+ * the board), to dist/<board>/<role>.js. Rejects with the config's problems, esbuild's errors, the guard's
+ * findings, or a bundle over the board's budget. Resolves to `{ out, bytes, budget }`. `out`: another path for
+ * the bundle (tests build their own configs without touching dist/).
+ */
+export async function buildFirmware({ board, role = "node", config, out }) {
+  await boardData(board);
+  if (!ROLES.includes(role)) throw new Error(`unknown role "${role}" (roles: ${ROLES.join(", ")})`);
+  const entry = path.join(ROOT, "firmware", role, "main.ts");
+  if (!existsSync(entry)) throw new Error(`no firmware for role "${role}" (${path.relative(ROOT, entry)})`);
+  const file = config ? path.resolve(config) : defaultConfig(role, board);
+  const publicNames = await publicPropertyNames();
+  const mangleCache = Object.fromEntries([...publicNames].map((n) => [n, false]));
+  const dest = out ? path.resolve(out) : path.join(DIST, board, role + ".js");
+  const job = { entry, out: path.relative(DIST, dest), board, role, config: file };
+  let r;
+  try {
+    r = await bundle(entry, board, dest, new Map(), { mangleCache, config: file, role });
+  } catch (e) {
+    if (e.errors && e.errors.length) throw new Error(e.errors.map(formatEsbuildError).join("\n"));
+    throw e;
+  }
+  const w = write(job, r);
+  const guard = guardFile(dest);
+  if (guard.length) throw new Error(guard.map(formatGuardFinding).join("\n"));
+  const budget = await boardBudget(board);
+  if (w.bytes > budget) throw new Error(`${path.relative(process.cwd(), dest)}: ${w.bytes} bytes, over the ${board} budget of ${budget}`);
+  return { out: dest, bytes: w.bytes, budget };
+}
+
+/** Every (role, board) with a config file, for a full build. */
+function firmwareJobs() {
+  const jobs = [];
+  for (const role of ROLES) {
+    const entry = path.join(ROOT, "firmware", role, "main.ts");
+    if (!existsSync(entry)) continue;
+    for (const board of boardNames()) {
+      const config = defaultConfig(role, board);
+      if (existsSync(config)) jobs.push({ entry, out: board + "/" + role + ".js", board, role, config });
+    }
+  }
+  return jobs;
 }
 
 /**
@@ -264,9 +401,10 @@ function nameClassesForEspruino(code, map) {
 }
 
 function write(job, { code, map, meta }) {
-  const outfile = path.join(DIST, job.out);
-  // the source map beside the metafile; sourceRoot leads from there to the project root
-  const metaBase = path.join(DIST, "meta", job.out);
+  const outfile = path.resolve(DIST, job.out);
+  // the source map beside the metafile (beside the bundle when it is outside dist/); sourceRoot leads from there
+  // to the project root
+  const metaBase = job.out.startsWith("..") ? outfile : path.join(DIST, "meta", job.out);
   map.sourceRoot = path.relative(path.dirname(metaBase), ROOT).split(path.sep).join("/") + "/";
   mkdirSync(path.dirname(outfile), { recursive: true });
   mkdirSync(path.dirname(metaBase), { recursive: true });
@@ -285,7 +423,7 @@ function formatEsbuildError(e) {
 export async function build() {
   rmSync(DIST, { recursive: true, force: true });
   const jobs = [
-    ...boardNames().map((board) => ({ entry: ENTRY, out: board + ".js", board })),
+    ...firmwareJobs(),
     ...MODULES.map((m) => ({ entry: path.join(ROOT, m.entry), out: m.out, board: TEST_BOARD, format: "cjs" })),
     ...deviceTests(),
   ];
@@ -297,7 +435,7 @@ export async function build() {
   const results = [];
   for (const j of jobs) {
     try {
-      results.push({ status: "fulfilled", value: await bundle(j.entry, j.board, path.join(DIST, j.out), checked, { format: j.format, mangleCache }) });
+      results.push({ status: "fulfilled", value: await bundle(j.entry, j.board, path.join(DIST, j.out), checked, { format: j.format, mangleCache, config: j.config, role: j.role }) });
     } catch (reason) {
       results.push({ status: "rejected", reason });
     }
@@ -326,6 +464,13 @@ export async function build() {
   }
   writeFileSync(path.join(DIST, "sizes.json"), JSON.stringify(sizes, null, 2) + "\n");
 
+  const over = [];
+  for (const [i, j] of jobs.entries()) {
+    if (!j.role) continue;
+    const budget = await boardBudget(j.board);
+    if (sizes[j.out].bytes > budget) over.push(`dist/${j.out}: ${sizes[j.out].bytes} bytes, over the ${j.board} budget of ${budget}`);
+    void i;
+  }
   const guard = Object.keys(sizes).flatMap((f) => guardFile(path.join(DIST, f)));
   for (const g of guard) console.error(formatGuardFinding(g));
 
@@ -338,9 +483,36 @@ export async function build() {
     console.error(`build: ${guard.length} Espruino-subset problem(s) in the bundles (tools/guard.mjs)`);
     return false;
   }
-  return true;
+  for (const l of over) console.error(l);
+  return !over.length;
+}
+
+/** `--board B [--role R] [--config FILE]`: one firmware bundle; no arguments: everything. */
+async function main(argv) {
+  const o = {};
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (!["--board", "--role", "--config"].includes(k) || argv[i + 1] === undefined) {
+      console.error(`build: unknown argument "${k}" (usage: build.mjs [--board B [--role node|gateway] [--config FILE]])`);
+      return false;
+    }
+    o[k.slice(2)] = argv[++i];
+  }
+  if (!Object.keys(o).length) return build();
+  if (!o.board) {
+    console.error("build: --role and --config need --board");
+    return false;
+  }
+  try {
+    const r = await buildFirmware(o);
+    console.log(`${path.relative(process.cwd(), r.out)}  ${r.bytes} bytes (budget ${r.budget})`);
+    return true;
+  } catch (e) {
+    console.error(e.message);
+    return false;
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (!(await build())) process.exit(1);
+  if (!(await main(process.argv.slice(2)))) process.exit(1);
 }

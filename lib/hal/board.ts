@@ -6,6 +6,13 @@
  * come with the drivers and the client in later issues.
  */
 
+import type { Clock, Transport } from "./net";
+import type { I2cBus } from "./i2c";
+import type { OneWireBus } from "./onewire";
+import type { PinIo } from "./pin";
+import type { KvStorage } from "./storage";
+import type { Wifi } from "./wifi";
+
 /**
  * A GPIO number. On Espruino's ESP32 and ESP8266 builds the pin object `Dn` is GPIO n (pin index n), so the
  * number is also what Espruino calls `Dn`. It is NOT the silkscreen label of NodeMCU/Wemos boards: their "D1"
@@ -20,7 +27,7 @@ export interface I2cPins {
 }
 
 export interface Board {
-  /** Short name, also the name of the bundle: dist/<name>.js. */
+  /** Short name, also the folder of its bundles: dist/<name>/<role>.js. */
   readonly name: string;
   /** The hardware, for people. */
   readonly title: string;
@@ -35,4 +42,46 @@ export interface Board {
   readonly i2c: I2cPins | null;
   /** Suggested data pin for single-wire sensors (OneWire DS18B20, DHT11/22), or null when there is none. */
   readonly wire1: Gpio | null;
+  /** A LED for `identify` (blinked), or null. */
+  readonly led: Gpio | null;
+  /** Whether the clock can be set from the network (SNTP), so timestamps are absolute. */
+  readonly sntp: boolean;
+  /** Largest bundle the board takes, bytes (checked by the build and by `npm run flash`). */
+  readonly budget: number;
+}
+
+/**
+ * What firmware needs from the board at run time, beside the data above: buses made from pin numbers, the
+ * network, storage, and the few system calls. boards/<board>.ts exports one as `platform`; on Espruino boards it
+ * wraps Espruino's own objects, on the Linux build the buses carry simulated chips.
+ */
+export interface Platform {
+  readonly clock: Clock;
+  /** An I2C bus on these pins, or the board's default bus (null). */
+  i2c(pins: I2cPins | null): I2cBus;
+  /** A OneWire bus on this pin, or the board's default single-wire pin (null). */
+  onewire(pin: Gpio | null): OneWireBus;
+  /** A digital pin, or the board's default single-wire pin (null). */
+  pin(n: Gpio | null): PinIo;
+  /** A client transport (TLS when `tls`; `ca` etc. as PEM text). */
+  net(tls: boolean): Transport;
+  /** The WiFi station, or null when the network is up already. */
+  wifi(): Wifi | null;
+  /** Flash storage, or null. */
+  storage(): KvStorage | null;
+  /** A stable id of this chip (MAC based), used as the default MQTT client id. */
+  chipId(): string;
+  /** Free interpreter variables (after a garbage collection). */
+  freeVars(): number;
+  /** Milliseconds since 1970 when the clock is set (SNTP), else -1. */
+  wallMs(): number;
+  /** Starts setting the clock from the network, where the board can. */
+  timeSync(): void;
+  /** Blinks the LED (or prints a line). */
+  identify(): void;
+  /** Restarts the firmware from flash. */
+  restart(): void;
+  /** Deep sleep for `ms`, then start again from flash. */
+  sleep(ms: number): void;
+  log(s: string): void;
 }

@@ -83,6 +83,8 @@ export interface BoardCaps {
   i2c: boolean;
   wire1: boolean;
   net?: "wifi" | "up";
+  /** Buses carry simulated chips (the Linux board): single-wire DHT sensors cannot be simulated in real time. */
+  sim?: boolean;
 }
 
 export interface Validated {
@@ -184,12 +186,33 @@ function bool(errs: string[], v: unknown, path: string, def: boolean): boolean {
 
 /** Host, port and TLS of a broker URL `mqtt://host[:port]` or `mqtts://host[:port]`; null when malformed. */
 export function parseBrokerUrl(url: string): { host: string; port: number; tls: boolean } | null {
-  const m = /^(mqtts?):\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?\/?$/.exec(url);
-  if (!m) return null;
-  const tls = m[1] == "mqtts";
-  const port = m[4] ? parseInt(m[4], 10) : tls ? 8883 : 1883;
-  if (port < 1 || port > 65535) return null;
-  return { host: m[2]!, port: port, tls: tls };
+  // by hand: Espruino's regular expressions get `s?` and alternatives wrong (2v29: /^mqtts?:/ fails "mqtt:")
+  const tls = url.indexOf("mqtts://") == 0;
+  if (!tls && url.indexOf("mqtt://") != 0) return null;
+  let rest = url.substring(tls ? 8 : 7);
+  if (rest.charAt(rest.length - 1) == "/") rest = rest.substring(0, rest.length - 1);
+  let host = rest;
+  let port = "";
+  const bracket = rest.charAt(0) == "[";
+  const end = bracket ? rest.indexOf("]") + 1 : rest.indexOf(":");
+  if (bracket && end <= 0) return null;
+  if (end > 0 && end < rest.length) {
+    if (rest.charAt(end) != ":") return null;
+    host = rest.substring(0, end);
+    port = rest.substring(end + 1);
+    if (!port.length || port.length > 5 || !only(port, "0123456789")) return null;
+  }
+  const inner = bracket ? host.substring(1, host.length - 1) : host;
+  if (!inner.length || !only(inner.toLowerCase(), bracket ? "0123456789abcdef:." : "abcdefghijklmnopqrstuvwxyz0123456789.-")) return null;
+  const n = port ? parseInt(port, 10) : tls ? 8883 : 1883;
+  if (n < 1 || n > 65535) return null;
+  return { host: host, port: n, tls: tls };
+}
+
+/** Whether every character of `s` is in `set`. */
+function only(s: string, set: string): boolean {
+  for (let i = 0; i < s.length; i++) if (set.indexOf(s.charAt(i)) < 0) return false;
+  return true;
 }
 
 function checkWifi(errs: string[], v: unknown, caps: BoardCaps): NodeConfig["wifi"] {
@@ -302,6 +325,9 @@ function checkSensor(errs: string[], v: unknown, i: number, caps: BoardCaps): Se
   }
   const s: SensorConfig = { type: type as SensorType, name: ident(errs, o.name, p + ".name", type as string), bus: t.bus };
   if (o.bus !== undefined && o.bus !== t.bus) errs.push(p + ".bus: must be " + t.bus + " for " + type);
+  if (caps.sim && t.bus == "pin") {
+    errs.push(p + ".type: " + type + " is not simulated on this board (its microsecond edges need the simulator's virtual clock)");
+  }
   const pins = checkPins(errs, o.pins, p, t.bus, caps);
   if (pins) s.pins = pins;
   const a = checkAddress(errs, o.address, p, type as string, t);
@@ -327,6 +353,8 @@ function checkSensors(errs: string[], v: unknown, caps: BoardCaps): SensorConfig
     names.push(s.name);
     out.push(s);
   }
+  const n = stateFields(out).length;
+  if (n > 8) errs.push("sensors: " + n + " fields in all, at most 8 (one reading holds 8)");
   return out;
 }
 
