@@ -180,4 +180,81 @@ describe.skipIf(SKIP)("the node firmware on Espruino's Linux build, against Mosq
       sub.stop();
     }
   }, 90_000);
+
+  test("battery mode: wake, read, publish at QoS 1, diag with the awake time, sleep; a wake without broker keeps its reading for the next", async () => {
+    const nb = "b1";
+    const bb = prefix + "/" + nb + "/";
+    const cfgFile = path.join(dir, "battery.json");
+    writeFileSync(cfgFile, JSON.stringify({
+      broker: { url: "mqtt://127.0.0.1:" + broker.port }, prefix, node: nb,
+      sensors: [{ type: "aht20" }], battery: { sleepMs: 60000, awakeMaxMs: 3000 }, queue: { size: 8 },
+    }));
+    const bundle = path.join(dir, "battery.js");
+    await buildFirmware({ board: "linux", role: "node", config: cfgFile, out: bundle });
+    const run = path.join(dir, "battery-run"); // one Storage (file) for every wake, as one board's flash
+    mkdirSync(run);
+    const sub = subscriber(broker.port, [bb + "state", bb + "diag"]);
+    const wake = async (): Promise<{ lines: string[]; code: number | null; ms: number }> => {
+      const t0 = Date.now();
+      const e = new Espruino(BIN!, [bundle], run);
+      const x = await e.exit(15_000);
+      expect(x.killed, e.lines.join("\n")).toBe(false);
+      return { lines: e.lines, code: x.code, ms: Date.now() - t0 };
+    };
+    try {
+      const w1 = await wake();
+      expect(w1.lines.some((l) => /^SLEEP 60000$/.test(l)), w1.lines.join("\n")).toBe(true);
+      await until("the first wake's state and diag", () => sub.got.filter((m) => m.topic == bb + "diag").length == 1, 5000);
+      const s1 = sub.got.filter((m) => m.topic == bb + "state").map((m) => JSON.parse(m.payload));
+      expect(s1.length).toBe(1);
+      const d1 = JSON.parse(sub.got.find((m) => m.topic == bb + "diag")!.payload);
+      expect(d1.awakeMs).toBeGreaterThan(0);
+      expect(d1.awakeMs).toBeLessThan(3000);
+
+      await broker.stop();
+      const w2 = await wake(); // no broker: gives up after awakeMaxMs, the reading stays in Storage
+      expect(w2.lines.some((l) => /^SLEEP 60000$/.test(l)), w2.lines.join("\n")).toBe(true);
+      expect(w2.ms).toBeGreaterThan(2500);
+      await broker.start();
+      const sub2 = subscriber(broker.port, [bb + "state"]);
+      try {
+        const w3 = await wake();
+        expect(w3.lines.some((l) => /^SLEEP 60000$/.test(l)), w3.lines.join("\n")).toBe(true);
+        await until("the second and third wakes' readings", () => sub2.got.length >= 2, 5000);
+        const s3 = sub2.got.map((m) => JSON.parse(m.payload));
+        // in order, numbered on from the first wake, the second wake's reading with its own (earlier) time
+        expect(s3.map((s) => s.seq)).toEqual([s1[0].seq + 1, s1[0].seq + 2]);
+        expect(s3[0].ts).toBeLessThan(s3[1].ts);
+        expect(s3[0].ts).toBeGreaterThan(s1[0].ts);
+      } finally {
+        sub2.stop();
+      }
+    } finally {
+      sub.stop();
+    }
+  }, 90_000);
+
+  test("a node.json in Storage overrides the built-in config; a bad one is reported and ignored", async () => {
+    const cfgFile = path.join(dir, "ovr.json");
+    writeFileSync(cfgFile, JSON.stringify({ broker: { url: "mqtt://127.0.0.1:" + broker.port }, prefix, node: "o1", sensors: [{ type: "sht3x" }] }));
+    const bundle = path.join(dir, "ovr.js");
+    await buildFirmware({ board: "linux", role: "node", config: cfgFile, out: bundle });
+    const boot = async (override: string): Promise<string[]> => {
+      const run = mkdtempSync(path.join(dir, "ovr-"));
+      writeFileSync(path.join(run, "put.js"), "require('Storage').write('node.json', " + JSON.stringify(override) + ");\n");
+      expect((await new Espruino(BIN!, ["put.js"], run).exit(5000)).killed).toBe(false);
+      const e = new Espruino(BIN!, [bundle], run);
+      try {
+        await e.expect(/^boot linux node /, 10_000);
+        return e.lines.filter((l) => /^(boot|node\.json)/.test(l));
+      } finally {
+        e.kill();
+        await e.exit(5000);
+      }
+    };
+    expect((await boot("{\"node\":\"o2\",\"intervalMs\":5000}")).some((l) => /^boot linux node o2 /.test(l))).toBe(true);
+    const bad = await boot("{\"intervalMs\":5}");
+    expect(bad[0]).toBe("node.json ignored: override intervalMs: must be an integer from 1000 to 86400000");
+    expect(bad[1]).toMatch(/^boot linux node o1 /);
+  }, 60_000);
 });

@@ -18,8 +18,9 @@
  * the first reading); a published reading carries every field that was read, so a consumer always has them all.
  *
  * Battery mode: one reading, connect, publish everything queued at QoS 1, wait for every acknowledgment, publish
- * diag with the awake time, flush the ring to storage and sleep. A node that cannot connect within `AWAKE_MAX_MS`
- * keeps its readings (storage) and sleeps anyway.
+ * diag with the awake time, flush the ring to storage and sleep. A node that cannot publish within
+ * `battery.awakeMaxMs` keeps its readings (storage) and sleeps anyway. The ring is in storage in battery mode
+ * (deep sleep loses the RAM), its sequence counter saved at every reading, so numbers go on across wakes.
  */
 import { Err } from "../errors";
 import { errName } from "../errname";
@@ -48,8 +49,6 @@ export interface NodeSystem {
   log(s: string): void;
 }
 
-/** A battery node gives up and sleeps after this long awake. */
-export const AWAKE_MAX_MS = 30000;
 /** WiFi join retried after this long. */
 const WIFI_RETRY_MS = 10000;
 
@@ -138,7 +137,9 @@ export class NodeApp {
       spec[x.field] = { average: x.average, delta: x.delta, minInterval: x.minIntervalMs, maxInterval: x.maxIntervalMs };
     }
     this.f_ = new Filters(this.keys_, spec);
-    this.ring = new Ring({ fields: this.keys_, capacity: config.queue.size || 1, storage: config.queue.storage && sys.storage ? sys.storage : undefined, file: "fwd" });
+    // storage when configured, and always in battery mode: deep sleep loses the RAM, and with it the sequence
+    const st = (config.queue.storage || config.battery) && sys.storage ? sys.storage : undefined;
+    this.ring = new Ring({ fields: this.keys_, capacity: config.queue.size || 1, storage: st, file: "fwd", seqBlock: config.battery ? 1 : 64 });
     this.tState_ = nodeTopic(config, "state");
     this.tSet_ = nodeTopic(config, COMMAND_LEAF);
     this.interval_ = config.intervalMs;
@@ -157,7 +158,7 @@ export class NodeApp {
     if (this.c_.battery) this.read_();
     else this.schedule_(0);
     if (this.c_.diagIntervalMs && !this.c_.battery) this.diagLater_();
-    if (this.c_.battery) this.sys_.clock.after(AWAKE_MAX_MS, () => this.sleep_());
+    if (this.c_.battery) this.sys_.clock.after(this.c_.battery.awakeMaxMs, () => this.sleep_());
     this.net_();
   }
 
@@ -223,7 +224,7 @@ export class NodeApp {
       const key = this.keys_[k]!;
       if (this.mask_ & (1 << k)) { rec[key] = this.vals_[k]!; any = true; } else if (rec[key] !== undefined) delete rec[key];
     }
-    if (!any) return;
+    if (!any) { this.pump_(); return; }
     const now = this.sys_.clock.now();
     const due = this.f_.offer(rec, now);
     if (!due && !this.force_ && !this.c_.battery) return;
@@ -281,7 +282,7 @@ export class NodeApp {
       else this.published++;
       this.ring.shift();
     }
-    if (c.battery && this.ring.length == 0 && cl.pending == 0 && this.step_ == -1) this.batteryDone_();
+    if (c.battery && !this.reading_ && this.ring.length == 0 && cl.pending == 0 && this.step_ == -1) this.batteryDone_();
   }
 
   private diag_(extra: string): string {

@@ -19,7 +19,7 @@
  *   intervalMs [60000], diagIntervalMs [300000, 0 = off], qos [0, 1 in battery mode], retain [false]
  *   filters         [{ field, average, delta, minIntervalMs, maxIntervalMs }] (each but field optional)
  *   queue           { size [32], storage [false] }
- *   battery         { sleepMs } or null [null]
+ *   battery         { sleepMs, awakeMaxMs [30000] } or null [null]
  */
 import { isDs18b20Rom } from "../drivers/ds18b20";
 
@@ -74,7 +74,8 @@ export interface NodeConfig {
   retain: boolean;
   filters: FilterConfig[];
   queue: { size: number; storage: boolean };
-  battery: { sleepMs: number } | null;
+  /** Deep sleep between readings; a wake that cannot publish gives up after awakeMaxMs [30000]. */
+  battery: { sleepMs: number; awakeMaxMs: number } | null;
 }
 
 /** What the board offers (lib/hal/board.ts, reduced to booleans). `net: "wifi"` makes `wifi` required. */
@@ -419,9 +420,12 @@ function checkQueue(errs: string[], v: unknown): NodeConfig["queue"] {
 
 function checkBattery(errs: string[], v: unknown): NodeConfig["battery"] {
   if (v === undefined || v === null) return null;
-  const o = rec(errs, v, "battery", ["sleepMs"]);
+  const o = rec(errs, v, "battery", ["sleepMs", "awakeMaxMs"]);
   if (!o) return null;
-  return { sleepMs: int(errs, o.sleepMs, "battery.sleepMs", undefined, INTERVAL_MIN_MS, INTERVAL_MAX_MS) };
+  return {
+    sleepMs: int(errs, o.sleepMs, "battery.sleepMs", undefined, INTERVAL_MIN_MS, INTERVAL_MAX_MS),
+    awakeMaxMs: int(errs, o.awakeMaxMs, "battery.awakeMaxMs", 30000, 1000, 300000),
+  };
 }
 
 function checkQos(errs: string[], v: unknown, battery: boolean): 0 | 1 {
