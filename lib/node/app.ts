@@ -14,8 +14,9 @@
  * clock is set, else ms since boot with `"rel":1`. A field whose sensor failed is left out; a reading in which
  * every sensor failed is not published (the failures show in diag).
  *
- * Filters decide when a reading is published (when any field is due: changed beyond its delta, heartbeat, or
- * the first reading); a published reading carries every field that was read, so a consumer always has them all.
+ * Filters decide when a reading is published: when any filtered field is due (changed beyond its delta,
+ * heartbeat, the first reading); fields without a filter follow the filtered ones, and a node without filters
+ * publishes every reading. A published reading carries every field that was read, so a consumer always has all.
  *
  * Battery mode: one reading, connect, publish everything queued at QoS 1, wait for every acknowledgment, publish
  * diag with the awake time, flush the ring to storage and sleep. A node that cannot publish within
@@ -49,6 +50,8 @@ export interface NodeSystem {
   log(s: string): void;
 }
 
+/** Storage file that says a battery node has sent its discovery messages (holds the node name). */
+const DISCOVERY_MARK = "hadisc";
 /** WiFi join retried after this long. */
 const WIFI_RETRY_MS = 10000;
 
@@ -101,6 +104,7 @@ export class NodeApp {
   private readonly vals_: Float64Array;
   private readonly rec_: { [k: string]: number } = {};
   private readonly f_: Filters;
+  private readonly fi_: number[]; // per key: its filter in f_, or -1 (the field follows the filtered ones)
   readonly ring: Ring;
   private readonly tState_: string;
   private readonly tSet_: string;
@@ -131,12 +135,17 @@ export class NodeApp {
       this.fld_.push(f[i]!.field);
     }
     this.vals_ = new Float64Array(f.length);
+    // with filters, only the filtered fields decide; without any, every reading is published
     const spec: FilterSpec = {};
+    const names: string[] = [];
     for (let i = 0; i < config.filters.length; i++) {
       const x = config.filters[i]!;
       spec[x.field] = { average: x.average, delta: x.delta, minInterval: x.minIntervalMs, maxInterval: x.maxIntervalMs };
+      names.push(x.field);
     }
-    this.f_ = new Filters(this.keys_, spec);
+    this.f_ = new Filters(names.length ? names : this.keys_, spec);
+    this.fi_ = [];
+    for (let k = 0; k < this.keys_.length; k++) this.fi_.push(this.f_.names.indexOf(this.keys_[k]!));
     // storage when configured, and always in battery mode: deep sleep loses the RAM, and with it the sequence
     const st = (config.queue.storage || config.battery) && sys.storage ? sys.storage : undefined;
     this.ring = new Ring({ fields: this.keys_, capacity: config.queue.size || 1, storage: st, file: "fwd", seqBlock: config.battery ? 1 : 64 });
@@ -232,7 +241,8 @@ export class NodeApp {
     // every field read, as filtered
     for (let k = 0; k < this.keys_.length; k++) {
       const key = this.keys_[k]!;
-      if (rec[key] !== undefined) rec[key] = this.f_.filters[k]!.current;
+      const f = this.fi_[k]!;
+      if (rec[key] !== undefined && f >= 0) rec[key] = this.f_.filters[f]!.current;
     }
     const wall = this.sys_.wallMs();
     this.ring.push(rec, wall >= 0 ? wall : now - this.t0_, wall < 0);
@@ -265,9 +275,15 @@ export class NodeApp {
       if (s == 0) r = cl.publish(nodeTopic(c, "status"), "online", 1, true);
       else if (s == 1) r = c.battery ? 0 : cl.subscribe(this.tSet_, 1);
       else {
-        let ok = true;
-        if (!discoveryMessage(c, this.info_, s - 2, (topic, payload) => { r = cl.publish(topic, payload, 1, true); })) ok = false;
-        if (!ok) { this.step_ = -1; break; }
+        // discovery is retained: a battery node sends it once (marked in Storage), not at every wake
+        const st = this.sys_.storage;
+        const mark = c.battery && st ? DISCOVERY_MARK : "";
+        if ((mark && st!.read(mark) === c.node) ||
+          !discoveryMessage(c, this.info_, s - 2, (topic, payload) => { r = cl.publish(topic, payload, 1, true); })) {
+          if (mark) st!.write(mark, c.node);
+          this.step_ = -1;
+          break;
+        }
       }
       if (r == Err.NoMemory) return; // again on the next ack or drain
       if (r < 0) t.sys_.log("publish error " + errName(r));

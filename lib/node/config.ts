@@ -17,7 +17,8 @@
  *   prefix          ["espnode"], node (required): topics are `<prefix>/<node>/state|status|diag|set`
  *   sensors         [{ type, name [type], bus [from type], pins, address, rom, options }], at least one
  *   intervalMs [60000], diagIntervalMs [300000, 0 = off], qos [0, 1 in battery mode], retain [false]
- *   filters         [{ field, average, delta, minIntervalMs, maxIntervalMs }] (each but field optional)
+ *   filters         [{ field, average, delta, minIntervalMs, maxIntervalMs }] (each but field optional); with
+ *                   filters, a reading is published when a filtered field is due (lib/node/app.ts)
  *   queue           { size [32], storage [false] }
  *   battery         { sleepMs, awakeMaxMs [30000] } or null [null]
  */
