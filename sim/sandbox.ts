@@ -29,8 +29,10 @@ export const NOT_ON_ESPRUINO = ["Map", "Set", "WeakMap", "WeakSet", "Symbol", "P
 
 /** A clock `speed` times faster than real time, from `startMs` (virtual ms since 1970). */
 export class ScaledClock implements Clock {
-  private readonly r0 = performance.now();
+  private r0 = performance.now();
   constructor(readonly speed: number, readonly startMs: number = Date.now()) {}
+  /** Back to `startMs` (before anything runs on it: timers already set keep their real delays). */
+  rewind(): void { this.r0 = performance.now(); }
   now(): number { return this.startMs + (performance.now() - this.r0) * this.speed; }
   after(ms: number, fn: () => void): unknown { return setTimeout(fn, Math.max(0, ms) / this.speed); }
   cancel(h: unknown): void { clearTimeout(h as NodeJS.Timeout); }
@@ -48,6 +50,8 @@ export interface NetFaults {
   partitioned?: boolean;
   /** Extra one-way delay per chunk, virtual ms. */
   latencyMs?: number;
+  /** Share of chunks (0..1) lost once and retransmitted 300 virtual ms later (TCP keeps the order). */
+  loss?: number;
 }
 
 export interface DeviceOptions {
@@ -88,8 +92,8 @@ class EspSocket {
     });
     s.on("data", (b: Buffer) => {
       const str = b.toString("latin1");
-      const lat = d.faults.latencyMs || 0;
-      if (lat > 0) d.later(lat, () => this.emit("data", str));
+      const w = this.delay(true);
+      if (w > 0) d.later(w, () => this.emit("data", str));
       else d.run(() => this.emit("data", str));
     });
     s.on("error", (e) => d.run(() => this.emit("error", { code: -1, message: e.message })));
@@ -99,6 +103,22 @@ class EspSocket {
 
   on(e: string, fn: (this: EspSocket, d?: unknown) => void): void { this.h[e] = fn; }
 
+  private inAt = 0; // virtual time the last delayed chunk in each direction is due: order is kept
+  private outAt = 0;
+
+  /** Virtual ms to hold a chunk (latency, a lost-and-retransmitted chunk), never ahead of an earlier one. */
+  private delay(inbound: boolean): number {
+    const f = this.dev.faults;
+    let d = f.latencyMs || 0;
+    if (f.loss && Math.random() < f.loss) d += 300;
+    const now = this.dev.now();
+    const prev = inbound ? this.inAt : this.outAt;
+    if (!d && prev <= now) return 0;
+    const at = Math.max(now + d, prev);
+    if (inbound) this.inAt = at; else this.outAt = at;
+    return at - now;
+  }
+
   private emit(e: string, arg?: unknown): void {
     const f = this.h[e];
     if (f) f.call(this, arg);
@@ -107,7 +127,12 @@ class EspSocket {
   write(data: string): boolean {
     if (this.closed || !this.s) throw new Error("This socket is closed.");
     if (this.dev.faults.partitioned) { this.cut(); return false; }
-    this.s.write(Buffer.from(String(data), "latin1"), () => this.dev.run(() => { if (!this.closed) this.emit("drain"); }));
+    const b = Buffer.from(String(data), "latin1");
+    const sock = this.s;
+    const put = (): void => { if (!sock.destroyed) sock.write(b, () => this.dev.run(() => { if (!this.closed) this.emit("drain"); })); };
+    const w = this.delay(false);
+    if (w > 0) this.dev.later(w, put);
+    else put();
     return false;
   }
 
@@ -150,6 +175,9 @@ export class Device {
   }
 
   get running(): boolean { return !!this.ctx && !this.ended; }
+
+  /** The device's clock, virtual ms. */
+  now(): number { return this.o.clock.now(); }
 
   /** Runs `fn` as device code: an exception ends the device (as an uncaught error stops an Espruino program's task). */
   run(fn: () => void): void {

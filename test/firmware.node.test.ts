@@ -119,7 +119,8 @@ describe.skipIf(SKIP)("the node firmware on Espruino's Linux build, against Mosq
       // state: every field, plausible values, wall-clock timestamps, consecutive sequence numbers
       for (const m of states()) {
         const s = JSON.parse(m.payload);
-        expect(Object.keys(s).sort()).toEqual(["out_pressurePa", "out_rhPct", "out_tempC", "seq", "sht3x_rhPct", "sht3x_tempC", "ts"]);
+        expect(Object.keys(s).sort()).toEqual(["boot", "out_pressurePa", "out_rhPct", "out_tempC", "seq", "sht3x_rhPct", "sht3x_tempC", "ts"]);
+        expect(s.boot).toBe(1); // a fresh Storage: the first start
         expect(s.sht3x_tempC).toBeGreaterThan(10);
         expect(s.sht3x_tempC).toBeLessThan(35);
         expect(s.out_pressurePa).toBeGreaterThan(90000);

@@ -37,7 +37,8 @@ class Recorder {
   subscribe(f: string): number { this.subs.push(f); return 1; }
   connect(): void { /* the test says when */ }
   end(): void { this.ended = true; this.connected = false; }
-  up(): void { this.connected = true; this.h.connect?.(false); }
+  private ups = 0;
+  up(): void { this.connected = true; (this.ups++ ? this.h.reconnect : this.h.connect)?.(false); }
   down(): void { this.connected = false; this.h.offline?.(); }
   ack(n = 1): void { for (let i = 0; i < n; i++) { this.unacked = Math.max(0, this.unacked - 1); this.room++; this.h.ack?.(i); } }
   message(topic: string, payload: string): void { this.h.message?.(topic, new TextEncoder().encode(payload)); }
@@ -135,6 +136,21 @@ describe("node app: connect sequence and readings", () => {
   test("fixed(): decimals without float tails, negatives, rounding", () => {
     expect([fixed(21.005, 2), fixed(-0.004, 2), fixed(-3.14159, 1), fixed(101325.04, 1), fixed(7, 0), fixed(0.1 + 0.2, 2)])
       .toEqual(["21.01", "0.00", "-3.1", "101325.0", "7", "0.30"]);
+  });
+});
+
+describe("node app: reconnects", () => {
+  test("after a reconnect ('reconnect' event) status online and discovery go again, then the queued readings", () => {
+    const { clock, cl, app } = rig({ qos: 1 }, [20, 21, 22]);
+    cl.up();
+    app.start();
+    clock.advance(20);
+    cl.down();
+    clock.advance(1500);
+    cl.pub = [];
+    cl.up();
+    expect(cl.pub.map((p) => p.topic)).toEqual(["p/n/status", "homeassistant/sensor/n/tempC/config", "homeassistant/sensor/n/rhPct/config", "p/n/state"]);
+    expect(cl.states().map((s) => s.seq)).toEqual([1]);
   });
 });
 

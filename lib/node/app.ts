@@ -9,9 +9,11 @@
  * which resends it until acknowledged, across reconnects). So a reading taken while WiFi or the broker is down
  * waits in the ring, a full client outbox leaves it in the ring, and the order is the order of the readings.
  *
- * State payload: `{"tempC":21.5,"rhPct":48.25,"ts":1795465969000,"seq":17}`, the values the filters give (the
- * moving average where one is configured), two decimals (pressure one). `ts` is ms since 1970 when the board's
- * clock is set, else ms since boot with `"rel":1`. A field whose sensor failed is left out; a reading in which
+ * State payload: `{"tempC":21.5,"rhPct":48.25,"ts":1795465969000,"boot":3,"seq":17}`, the values the filters give
+ * (the moving average where one is configured), two decimals (pressure one). `ts` is ms since 1970 when the
+ * board's clock is set, else ms since boot with `"rel":1`. Sequence numbers: with the ring in RAM they start at
+ * 0 at every boot, and `boot` (a counter in Storage, when the board has one) says which boot; with the ring in
+ * Storage (queue.storage, battery mode) they go on across boots and there is no `boot`. A field whose sensor failed is left out; a reading in which
  * every sensor failed is not published (the failures show in diag).
  *
  * Filters decide when a reading is published: when any filtered field is due (changed beyond its delta,
@@ -52,6 +54,8 @@ export interface NodeSystem {
 
 /** Storage file that says a battery node has sent its discovery messages (holds the node name). */
 const DISCOVERY_MARK = "hadisc";
+/** Storage file with the number of starts (RAM ring only). */
+const BOOT_FILE = "boot";
 /** WiFi join retried after this long. */
 const WIFI_RETRY_MS = 10000;
 
@@ -104,6 +108,7 @@ export class NodeApp {
   private readonly vals_: Float64Array;
   private readonly rec_: { [k: string]: number } = {};
   private readonly f_: Filters;
+  private readonly boot_: string; // ',"boot":N' or ""
   private readonly fi_: number[]; // per key: its filter in f_, or -1 (the field follows the filtered ones)
   readonly ring: Ring;
   private readonly tState_: string;
@@ -149,11 +154,22 @@ export class NodeApp {
     // storage when configured, and always in battery mode: deep sleep loses the RAM, and with it the sequence
     const st = (config.queue.storage || config.battery) && sys.storage ? sys.storage : undefined;
     this.ring = new Ring({ fields: this.keys_, capacity: config.queue.size || 1, storage: st, file: "fwd", seqBlock: config.battery ? 1 : 64 });
+    // a RAM ring numbers from 0 at every start: a boot counter in Storage tells the consumer which run a
+    // number belongs to (gaps are found within one boot)
+    this.boot_ = "";
+    if (!st && sys.storage) {
+      const b = (parseInt(sys.storage.read(BOOT_FILE) || "0", 10) || 0) + 1;
+      sys.storage.write(BOOT_FILE, "" + b);
+      this.boot_ = ",\"boot\":" + b;
+    }
     this.tState_ = nodeTopic(config, "state");
     this.tSet_ = nodeTopic(config, COMMAND_LEAF);
     this.interval_ = config.intervalMs;
     const t = this;
-    client.on("connect", () => { t.step_ = 0; t.pump_(); });
+    // the client says "connect" for the first CONNACK and "reconnect" for the later ones: the same sequence
+    const up = (): void => { t.step_ = 0; t.pump_(); };
+    client.on("connect", up);
+    client.on("reconnect", up);
     client.on("ack", () => { t.pump_(); });
     client.on("drain", () => { t.pump_(); });
     client.on("message", (topic, payload) => { t.message_(topic as string, payload as Uint8Array); });
@@ -257,7 +273,7 @@ export class NodeApp {
       const f = this.fld_[k]!;
       s += "\"" + r.fields[k] + "\":" + fixed(r.values[k]!, f == "pressurePa" ? 1 : 2) + ",";
     }
-    return s + "\"ts\":" + fixed(r.ts, 0) + (r.relative ? ",\"rel\":1" : "") + ",\"seq\":" + r.seq + "}";
+    return s + "\"ts\":" + fixed(r.ts, 0) + (r.relative ? ",\"rel\":1" : "") + this.boot_ + ",\"seq\":" + r.seq + "}";
   }
 
   /**
