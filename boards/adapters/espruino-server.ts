@@ -46,8 +46,12 @@ interface EspruinoNetModule {
   createServer(cb: (s: EspruinoSocket) => void): EspruinoServer;
 }
 
-/** Espruino's built-in modules, through `global.require` (a plain `require("net")` is bundled by esbuild). */
-const modules = global as unknown as { require(name: string): EspruinoNetModule };
+/**
+ * Espruino's built-in modules, through `global.require` (a plain `require("net")` is bundled by esbuild). Read
+ * when listening, not at the top level: a top-level read of `global` is kept by esbuild in every bundle that
+ * imports this file (the boards re-export `listen`), used or not.
+ */
+type Modules = { require(name: string): EspruinoNetModule };
 
 export interface ListenOptions {
   /** Bound on each connection's bytes written and not yet drained by its socket (default 2,048). */
@@ -121,7 +125,7 @@ function onDown(this: EspruinoSocket): void {
  */
 export function listen(port: number, accept: Accept, o?: ListenOptions): Listening {
   const max = (o && o.writeLimit) || 2048;
-  const srv = modules.require("net").createServer((s) => {
+  const srv = (global as unknown as Modules).require("net").createServer((s) => {
     const c = new SocketConn(s, max);
     s.mqc = c;
     s.on("data", onData);

@@ -43,6 +43,8 @@ export interface BridgeOptions {
   /** Upstream messages remembered to drop their echo (default 32). */
   echo?: number;
   log?: (line: string) => void;
+  /** Called each time the upstream connection is made (first connect and every reconnect). */
+  up?: () => void;
 }
 
 export interface BridgeStats {
@@ -158,8 +160,8 @@ export class Bridge {
     }
     this.local_.on("message", (topic, payload, p) => this.up_(topic as string, payload as Uint8Array, p as Packet));
     this.remote_.on("message", (topic, payload, p) => this.down_(topic as string, payload as Uint8Array, p as Packet));
-    this.remote_.on("connect", () => this.log_("bridge " + r.clientId + ": connected to " + r.host + ":" + (r.port || 1883)));
-    this.remote_.on("reconnect", () => this.log_("bridge " + r.clientId + ": reconnected"));
+    this.remote_.on("connect", () => this.online_("connected to " + r.host + ":" + (r.port || 1883)));
+    this.remote_.on("reconnect", () => this.online_("reconnected"));
     this.remote_.on("offline", () => this.log_("bridge " + r.clientId + ": upstream lost, queueing"));
     this.remote_.on("error", (e) => this.log_("bridge " + r.clientId + ": error " + e));
   }
@@ -177,6 +179,11 @@ export class Bridge {
   /** Messages waiting for upstream (queued or unacknowledged). */
   get pending(): number {
     return this.remote_.pending;
+  }
+
+  private online_(what: string): void {
+    this.log_("bridge " + this.o_.remote.clientId + ": " + what);
+    if (this.o_.up) this.o_.up();
   }
 
   private log_(l: string): void {

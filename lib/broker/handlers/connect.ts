@@ -19,7 +19,9 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     id = b.newId_(); // [MQTT-3.1.3-6]
   }
   const a = b.o.auth;
-  let code = a ? a.login(id, user, pk.password) : 0;
+  // a bridge's local connection (Broker.acceptBridge) is made by the host in memory, never from the network: it
+  // is not asked to log in (the bridge's own client has no credentials for this broker)
+  let code = a && !p.bridge_ ? a.login(id, user, pk.password) : 0;
   const willTopic = pk.will ? b.text_(pk.willTopic) : "";
   if (!code && a && pk.will && !a.canWrite(id, user, willTopic)) code = 5;
   if (code) {
