@@ -18,8 +18,8 @@ export const board = {
   led: null,
   // Espruino's ESP32 port has no SNTP client: timestamps are relative
   sntp: false,
-  // bundle bytes: saved to flash as .bootcde and run from there; RAM is ample
-  budget: 60000,
+  // bundle bytes we allow: saved to flash as .bootcde and run from there; the 16,000 variables are the limit
+  budget: 100000,
 } as const satisfies Board;
 
 export const platform = new EspruinoPlatform(board);

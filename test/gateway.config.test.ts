@@ -13,7 +13,7 @@ import type { BoardCaps } from "../lib/node/config";
 
 const ESP32: BoardCaps = { tls: true, i2c: true, wire1: true, net: "wifi" };
 const ESP8266: BoardCaps = { tls: false, i2c: true, wire1: true, net: "wifi" };
-const LINUX: BoardCaps = { tls: false, i2c: false, wire1: false, net: "up", sim: true };
+const LINUX: BoardCaps = { tls: false, i2c: true, wire1: true, net: "up", sim: true }; // boards/linux.ts: simulated buses
 
 function minimal(): Record<string, unknown> {
   return { wifi: { ssid: "home", password: "secret123" }, node: "gw" };

@@ -23,8 +23,11 @@
  * who reads the flash, who can then also replace the firmware. Treat the local network as the boundary.
  */
 import { board, listen, platform } from "@board";
-import { config, version } from "@config";
-import { Bridge } from "../../lib/broker/bridge";
+import { config, drivers, version } from "@config";
+import { Bridge, LocalTransport } from "../../lib/broker/bridge";
+import { Client } from "../../lib/mqtt/client";
+import { NodeApp, clientOptions } from "../../lib/node/app";
+import { makeSensors } from "../node/sensors";
 import { BrokerCore } from "../../lib/broker/core";
 import type { BrokerOptions } from "../../lib/broker/types";
 import type { BoardCaps } from "../../lib/node/config";
@@ -89,13 +92,20 @@ function diag(): void {
 }
 
 /**
- * The hook for the gateway's own sensors: lib/node/app.ts's NodeApp with ownNodeConfig(cfg), its client on an
- * in-memory connection into `broker` (as the bridge's local client is, lib/broker/bridge.ts), so its state
- * reaches local subscribers and, through the bridge, upstream. Not wired yet: it says so.
+ * The gateway's own sensors: lib/node/app.ts's NodeApp with ownNodeConfig(cfg), its client on an in-memory
+ * connection into `broker` (as the bridge's local client is), so its readings reach local subscribers and,
+ * through the bridge, upstream, with the node's topics under the gateway's name.
  */
 function startOwnSensors(): void {
   const n = ownNodeConfig(cfg);
-  if (n) p.log("sensors: " + n.sensors.length + " configured, not read yet (the gateway's NodeApp is not wired)");
+  if (!n) return;
+  const c = new Client(clientOptions(n, n.clientId), new LocalTransport(broker, p.clock), p.clock);
+  const app = new NodeApp(n, c, makeSensors(n.sensors, p, drivers), {
+    clock: p.clock, wifi: null, storage: p.storage(), freeVars: () => p.freeVars(), wallMs: () => p.wallMs(),
+    timeSync: () => undefined, identify: () => p.identify(), restart: () => p.restart(), sleep: () => undefined,
+    log: (s) => p.log("sensors: " + s),
+  }, { model: board.title + " gateway", manufacturer: "Espruino", swVersion: version });
+  app.start();
 }
 
 function start(): void {

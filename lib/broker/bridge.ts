@@ -99,8 +99,11 @@ class Half implements Conn {
   }
 }
 
-/** The local client's transport: each open() is a new in-memory connection into the broker. */
-class LocalTransport implements Transport {
+/**
+ * The local client's transport: each open() is a new in-memory connection into the broker (also used by a
+ * gateway for the client of its own sensors).
+ */
+export class LocalTransport implements Transport {
   private c_: Half | null = null;
 
   constructor(private readonly b_: Broker, private readonly ck_: Clock) {}

@@ -384,7 +384,8 @@ export function gatewayTopic(c: GatewayConfig, leaf: string): string {
  */
 export function brokerOptions(c: GatewayConfig): BrokerOptions {
   const l = c.limits;
-  const b = c.bridge ? 1 : 0;
+  // in-memory local connections beside the nodes': the bridge's, and the one of the gateway's own sensors
+  const b = (c.bridge ? 1 : 0) + (c.sensors.length ? 1 : 0);
   return {
     maxClients: l.clients + b, maxSessions: l.sessions + b, maxPacket: l.maxPacket, maxSubsPerClient: l.subscriptionsPerClient,
     maxSubs: l.subscriptions, maxRetained: l.retained, maxRetainedBytes: l.retainedBytes, maxQueue: l.queued,
@@ -431,7 +432,7 @@ export function bridgeOptions(b: GatewayBridge, will: string | null, log: (l: st
 export function ownNodeConfig(c: GatewayConfig): NodeConfig | null {
   if (!c.sensors.length) return null;
   return {
-    wifi: null, broker: { url: "mqtt://127.0.0.1", username: "", password: "" }, clientId: c.node, prefix: c.prefix,
+    wifi: null, broker: { url: "mqtt://127.0.0.1", username: "", password: "" }, clientId: c.node + "-sensors", prefix: c.prefix,
     node: c.node, sensors: c.sensors, intervalMs: c.intervalMs, diagIntervalMs: 0, qos: 0, retain: false,
     filters: c.filters, queue: { size: 8, storage: false }, battery: null,
   };
