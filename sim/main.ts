@@ -2,22 +2,23 @@
  * `npm run sim`: the desktop simulation of a whole site (issue 8; see sim/sim.ts for what runs).
  *
  *   npm run sim -- [--seconds N] [--nodes N] [--speed K] [--seed S] [--scenario NAME] [--broker mqtt://HOST:PORT]
- *                  [--interval MS] [--json FILE|-]
+ *                  [--interval MS] [--json FILE|-] [--web PORT]
  *   npm run sim -- --scenario list
  *
  * A live view (redrawn every second on a terminal, a progress line every 5 s otherwise), a summary at the end
  * (after --seconds of virtual time, or on Ctrl-C). `--json` writes one JSON event per line (readings, status,
- * faults, device lines, the summary).
+ * faults, device lines, the summary). `--web PORT` serves the dashboard (sim/web.ts) on 127.0.0.1:PORT.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { SCENARIOS, Simulation, type NodeStats, type SimEvent } from "./sim";
+import { startDashboard, type Dashboard } from "./web";
 
 const USAGE = "usage: npm run sim -- [--seconds N] [--nodes N] [--speed K] [--seed S] [--scenario NAME|list] " +
-  "[--broker mqtt://HOST:PORT] [--interval MS] [--json FILE|-]";
+  "[--broker mqtt://HOST:PORT] [--interval MS] [--json FILE|-] [--web PORT]";
 
 class UsageError extends Error {}
 
-export interface Flags { seconds: number; nodes: number; speed: number; seed: number; scenario: string; broker?: string; interval: number; json?: string }
+export interface Flags { seconds: number; nodes: number; speed: number; seed: number; scenario: string; broker?: string; interval: number; json?: string; web?: number }
 
 export function parseArgs(argv: string[]): Flags {
   const f: Flags = { seconds: 0, nodes: 5, speed: 1, seed: 1, scenario: "default", interval: 5000 };
@@ -35,10 +36,12 @@ export function parseArgs(argv: string[]): Flags {
     else if (k == "--interval") f.interval = Math.floor(num(k, v, 1000, 3600000));
     else if (k == "--scenario") { if (v === undefined) throw new UsageError(k + ": needs a name"); f.scenario = v; }
     else if (k == "--broker") { if (v === undefined) throw new UsageError(k + ": needs mqtt://HOST:PORT"); f.broker = v; }
+    else if (k == "--web") f.web = Math.floor(num(k, v, 0, 65535));
     else if (k == "--json") { if (v === undefined) throw new UsageError(k + ": needs a file name or -"); f.json = v; }
     else throw new UsageError("unknown argument " + JSON.stringify(k));
     i++;
   }
+  if (f.web !== undefined && f.broker) throw new UsageError("--web: needs the simulator's own broker (its WebSocket listener), not --broker");
   if (f.scenario != "list" && !SCENARIOS[f.scenario]) throw new UsageError("--scenario: unknown \"" + f.scenario + "\" (" + Object.keys(SCENARIOS).join(", ") + ", list)");
   return f;
 }
@@ -108,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   let sim: Simulation;
   try {
     sim = new Simulation({ nodes: flags.nodes, seconds: flags.seconds, speed: flags.speed, seed: flags.seed, broker: flags.broker,
-      scenario: flags.scenario, intervalMs: flags.interval, event: out ? (e: SimEvent) => out!.write(JSON.stringify(e) + "\n") : undefined });
+      scenario: flags.scenario, intervalMs: flags.interval, web: flags.web !== undefined, event: out ? (e: SimEvent) => out!.write(JSON.stringify(e) + "\n") : undefined });
   } catch (e) {
     console.error((e as Error).message + "\n" + USAGE);
     return 2;
@@ -116,6 +119,11 @@ export async function main(argv: string[]): Promise<number> {
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   await sim.start();
+  let web: Dashboard | null = null;
+  if (flags.web !== undefined) {
+    web = await startDashboard(sim, flags.web);
+    console.log("dashboard: http://127.0.0.1:" + web.port + "/");
+  }
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => { done = r; });
   process.once("SIGINT", () => done());
@@ -133,6 +141,7 @@ export async function main(argv: string[]): Promise<number> {
   clearInterval(tick);
   if (progress) clearInterval(progress);
   const rows = await sim.stop(Math.min(2000, 20000 / flags.speed));
+  await web?.close();
   const cpu = process.cpuUsage(cpu0);
   const wall = (Date.now() - t0) / 1000;
   if (tty) process.stdout.write("\x1b[H\x1b[2J" + view(sim, flags) + "\n");

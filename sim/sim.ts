@@ -85,6 +85,8 @@ export interface SimOptions {
   scenario: string;
   /** Virtual ms between readings (default 5000). */
   intervalMs?: number;
+  /** Give the project's broker a WebSocket listener too (the dashboard's). */
+  web?: boolean;
   /** Every event (state, status, fault, device line, summary). */
   event?: (e: SimEvent) => void;
 }
@@ -142,6 +144,8 @@ export class Simulation {
   brokerUrl = "";
   private running: RunningBroker | null = null;
   private brokerPort = 0;
+  /** The broker's MQTT-over-WebSocket port (with `web`), for the dashboard. */
+  wsPort = 0;
   private consumer: mqtt.MqttClient | null = null;
   private dir = "";
   private timers: NodeJS.Timeout[] = [];
@@ -198,10 +202,12 @@ export class Simulation {
   private async startBroker(): Promise<void> {
     const c = defaultConfig();
     c.port = this.brokerPort;
+    if (this.o.web) c.wsPort = this.wsPort; // MQTT over WebSocket for the dashboard (0 the first time: a free port)
     c.limits.maxClients = Math.max(64, this.o.nodes * 2 + 8);
     c.persistence = { file: path.join(this.dir, "broker.json"), interval: 0 };
     this.running = await startBroker(c, { log: undefined });
     this.brokerPort = this.running.ports.mqtt;
+    if (this.o.web) this.wsPort = this.running.ports.ws!;
   }
 
   private makeNode(i: number, code: string): SimNode {
