@@ -55,6 +55,7 @@ export interface Fault {
 
 export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: number) => Fault[] } } = {
   default: { about: "a broker restart at 30 s (down 15 s)", faults: () => [{ at: 30, for: 15, kind: "broker-restart" }] },
+  calm: { about: "no faults", faults: () => [] },
   "broker-restart": { about: "the broker restarts at 20 s and 60 s (down 10 s each)",
     faults: () => [{ at: 20, for: 10, kind: "broker-restart" }, { at: 60, for: 10, kind: "broker-restart" }] },
   "wifi-drop": { about: "node 1 loses WiFi for 30 s at 20 s", faults: () => [{ at: 20, for: 30, kind: "wifi-drop", node: 0 }] },

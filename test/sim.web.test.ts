@@ -24,7 +24,7 @@ describe.skipIf(SKIP)("the simulator's dashboard in headless Chromium", () => {
   });
 
   test("readings, charts, availability and delivery counters appear for every node", async () => {
-    sim = new Simulation({ nodes: 3, seconds: 0, speed: 10, seed: 5, scenario: "default", intervalMs: 2000, web: true });
+    sim = new Simulation({ nodes: 3, seconds: 0, speed: 10, seed: 5, scenario: "calm", intervalMs: 2000, web: true });
     await sim.start();
     web = await startDashboard(sim, 0);
     browser = await chromium.launch({
@@ -36,13 +36,14 @@ describe.skipIf(SKIP)("the simulator's dashboard in headless Chromium", () => {
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto("http://127.0.0.1:" + web.port + "/");
-    await page.waitForFunction(() => document.querySelectorAll(".node").length == 3 &&
-      Array.from(document.querySelectorAll(".node")).every((n) => /^-?\d+\.\d\d$/.test(n.querySelector(".temp")!.textContent!) &&
-        n.querySelector(".status")!.textContent == "online" && (n.querySelector(".t")!.getAttribute("points") || "").split(" ").length >= 3 &&
-        /published \d+/.test(n.querySelector(".counters")!.textContent!)), undefined, { timeout: 20_000 });
-    const cards = await page.$$eval(".node", (ns) => ns.map((n) => ({
-      node: (n as HTMLElement).dataset.node, temp: Number(n.querySelector(".temp")!.textContent), rh: n.querySelector(".rh")!.textContent,
-    })));
+    // (browser code as text: the Node type check has no DOM types)
+    await page.waitForFunction(`document.querySelectorAll(".node").length == 3 &&
+      Array.from(document.querySelectorAll(".node")).every((n) => /^-?\\d+\\.\\d\\d$/.test(n.querySelector(".temp").textContent) &&
+        n.querySelector(".status").textContent == "online" && (n.querySelector(".t").getAttribute("points") || "").split(" ").length >= 3 &&
+        /published \\d+/.test(n.querySelector(".counters").textContent))`, undefined, { timeout: 20_000 });
+    const cards = await page.evaluate(`Array.from(document.querySelectorAll(".node")).map((n) => ({
+      node: n.dataset.node, temp: Number(n.querySelector(".temp").textContent), rh: n.querySelector(".rh").textContent }))`) as
+      { node: string; temp: number; rh: string }[];
     expect(cards.map((c) => c.node)).toEqual(["node1", "node2", "node3"]);
     for (const c of cards) {
       expect(c.temp).toBeGreaterThan(5);
