@@ -20,6 +20,8 @@ import type { Clock } from "../lib/hal/net";
 import type { I2cBus } from "../lib/hal/i2c";
 import type { OneWireBus } from "../lib/hal/onewire";
 import { SimWifi } from "./hal/wifi";
+import type { SimPin } from "./hal/pin";
+import type { SimClock } from "./hal/clock";
 import { SimStorage } from "./hal/storage";
 
 /** Globals a Node context has and Espruino 2v29 does not: deleted from every sandbox. */
@@ -42,6 +44,12 @@ export class ScaledClock implements Clock {
 export interface SiteBuses {
   i2c?(sda: number, scl: number): I2cBus;
   onewire?(pin: number): OneWireBus;
+  /**
+   * A single-wire pin with a device on it (a DHT): a SimPin on its own virtual clock. Its microsecond edges
+   * cannot come from real timers, so the sandbox plays them out on that clock at once after each
+   * `digitalPulse`, with the edge times the device would record (the DHT driver reads only their differences).
+   */
+  pin?(n: number): { pin: SimPin; clock: SimClock } | null;
 }
 
 /** Network faults the simulator sets per device (see sim/faults). */
@@ -226,6 +234,13 @@ export class Device {
       if (t) { clearTimeout(t); this.timers.delete(t); delete timers[id]; }
     };
     const buses: { [k: string]: unknown } = {};
+    const wires: { [n: number]: { pin: SimPin; clock: SimClock } | null } = {};
+    const wire = (n: number): { pin: SimPin; clock: SimClock } | null => {
+      if (!(n in wires)) wires[n] = o.buses.pin ? o.buses.pin(n) : null;
+      return wires[n]!;
+    };
+    const watches: { [id: number]: { w: { pin: SimPin }; h: unknown } } = {};
+    let watchId = 1;
     const pinNum = (p: unknown): number => (p instanceof EspPin ? p.n : Number(p));
     function I2C(this: { bus?: I2cBus }) { /* set up by setup() */ }
     I2C.prototype.setup = function (this: { bus?: I2cBus }, s: { sda: unknown; scl: unknown }) {
@@ -290,16 +305,42 @@ export class Device {
         return modules[name];
       },
       I2C, OneWire,
-      digitalPulse: () => undefined,
-      setWatch: () => 0,
-      clearWatch: () => undefined,
+      digitalPulse: (p: unknown, v: boolean, ms: number | number[]) => {
+        const w = wire(pinNum(p));
+        if (!w) return;
+        // the pin's own clock first catches up with the device's, then plays the pulse and the answer out
+        const lag = clock.now() - w.clock.now();
+        if (lag > 0) w.clock.advance(lag);
+        w.pin.pulse(v, ms);
+        setImmediate(() => this.run(() => w.clock.advance(40)));
+      },
+      setWatch: (fn: (e: unknown) => void, p: unknown, o: { edge?: string; repeat?: boolean; debounce?: number }) => {
+        const w = wire(pinNum(p));
+        if (!w) return 0;
+        const id = watchId++;
+        watches[id] = { w, h: w.pin.watch((e) => this.run(() => fn(e)), { edge: (o.edge || "both") as "rising", repeat: !!o.repeat, debounce: o.debounce || 0 }) };
+        return id;
+      },
+      clearWatch: (id?: number) => {
+        const x = id === undefined ? undefined : watches[id];
+        if (x) { x.w.pin.unwatch(x.h); delete watches[id!]; }
+      },
       load: () => end("restart"),
       reset: () => end("restart"),
       quit: () => end("quit"),
       ESP32: { deepSleep: (us: number) => end("sleep " + Math.round(us / 1000)) },
       ESP8266: { deepSleep: (us: number) => end("sleep " + Math.round(us / 1000)) },
     });
-    for (let n = 0; n < 48; n++) g["D" + n] = new EspPin(n);
+    for (let n = 0; n < 48; n++) {
+      const pin = new EspPin(n);
+      // Pin's own read/write/mode reach the single-wire device when there is one on this pin
+      Object.assign(pin, {
+        read: () => { const w = wire(n); return w ? w.pin.read() : false; },
+        write: (v: boolean) => { const w = wire(n); if (w) w.pin.write(!!v); },
+        mode: (m: string) => { const w = wire(n); if (w) w.pin.mode(m); },
+      });
+      g["D" + n] = pin;
+    }
     g.global = g;
     vm.runInContext("(function (f) { Date.now = function () { return f(); }; })", ctx)(() => Math.floor(clock.now()));
     this.ctx = ctx;

@@ -29,6 +29,9 @@ import { Sht3xChip } from "./chips/sht3x";
 import { Bme280Chip } from "./chips/bme280";
 import { Aht20Chip } from "./chips/aht20";
 import { SimDs18b20 } from "./chips/ds18b20";
+import { DhtChip } from "./chips/dht";
+import { SimPin } from "./hal/pin";
+import { SimClock } from "./hal/clock";
 import { defaultConfig } from "./broker/config";
 import { startBroker, type RunningBroker } from "./broker/main";
 // @ts-expect-error: a plain .mjs module without declarations
@@ -40,6 +43,7 @@ export const KINDS: { name: string; sensors: { type: string; name?: string }[] }
   { name: "sht3x", sensors: [{ type: "sht3x" }] },
   { name: "aht20", sensors: [{ type: "aht20" }] },
   { name: "ds18b20", sensors: [{ type: "ds18b20" }] },
+  { name: "dht22", sensors: [{ type: "dht22" }] },
   { name: "sht3x+bme280", sensors: [{ type: "sht3x", name: "in" }, { type: "bme280", name: "out" }] },
 ];
 
@@ -122,6 +126,7 @@ interface SimNode {
   storage: SimStorage;
   i2c: SimI2c;
   ow: SimOneWire;
+  wire: { pin: SimPin; clock: SimClock } | null;
   dev: Device | null;
   lines: string[];
 }
@@ -220,17 +225,25 @@ export class Simulation {
     const sc = new Quantized({ seed: this.o.seed * 1000 + i, startHour: 0, meanC: 19 + (i % 7), meanRh: 40 + (i % 5) * 5 });
     const i2c = new SimI2c();
     const ow = new SimOneWire();
+    let wire: { pin: SimPin; clock: SimClock } | null = null;
     for (const s of kind.sensors) {
       if (s.type == "bme280") i2c.attach(new Bme280Chip({ clock: this.clock, scenario: sc, address: 0x76 }));
       if (s.type == "sht3x") i2c.attach(new Sht3xChip({ clock: this.clock, scenario: sc, address: 0x44 }));
       if (s.type == "aht20") i2c.attach(new Aht20Chip({ clock: this.clock, scenario: sc }));
       if (s.type == "ds18b20") ow.attach(new SimDs18b20({ clock: this.clock, scenario: sc, serial: i + 1 }));
+      if (s.type == "dht22") {
+        // the DHT's microsecond frame runs on the pin's own virtual clock (sim/sandbox.ts SiteBuses.pin)
+        const pc = new SimClock(this.clock.now());
+        const pin = new SimPin(pc);
+        new DhtChip(pin, { type: 22, scenario: sc, seed: i + 1 });
+        wire = { pin, clock: pc };
+      }
     }
     const mac = "24:0a:c4:00:" + ((i >> 8) & 255).toString(16).padStart(2, "0") + ":" + (i & 255).toString(16).padStart(2, "0");
     const wifi = new SimWifi({ clock: this.clock, ssid: "sim-site", password: "simsimsim", joinMs: 1200, mac });
     const stats: NodeStats = { name, kind: kind.name, qos, online: false, last: {}, published: 0, received: 0, lost: 0, duplicated: 0,
       maxLatencyMs: 0, queued: 0, sensorErrors: 0, reconnects: 0, freeVars: null, restarts: 0 };
-    return { i, stats, boots: new Map(), code, wifi, storage, i2c, ow, dev: null, lines: [] };
+    return { i, stats, boots: new Map(), code, wifi, storage, i2c, ow, wire, dev: null, lines: [] };
   }
 
   private boot(n: SimNode): void {
@@ -238,7 +251,7 @@ export class Simulation {
     n.wifi.connected = false;
     const dev = new Device({
       name: n.stats.name, code: n.code, clock: this.clock, wifi: n.wifi, storage: n.storage,
-      buses: { i2c: () => n.i2c, onewire: () => n.ow },
+      buses: { i2c: () => n.i2c, onewire: () => n.ow, pin: () => n.wire },
       out: (l) => {
         n.lines.push(l);
         if (n.lines.length > 50) n.lines.shift();

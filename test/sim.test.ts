@@ -35,6 +35,15 @@ describe("npm run sim: scenarios and their delivery figures", () => {
       expect(r.maxLatencyMs, r.name).toBeGreaterThan(5000); // held through the outage
     }
     expect(rows.filter((r) => r.qos == 1).length).toBe(4);
+    expect(rows.map((r) => r.kind)).toEqual(["bme280", "sht3x", "aht20", "ds18b20", "dht22"]);
+    // the DHT22 on its single-wire pin (edges played out on the pin's own virtual clock) reads like the others
+    const dht = events.filter((e) => e.type == "state" && e.node == "node5").map((e) => e.reading as { tempC: number; rhPct: number });
+    expect(dht.length).toBeGreaterThanOrEqual(10);
+    for (const r of dht) {
+      expect(r.tempC).toBeGreaterThan(5);
+      expect(r.rhPct).toBeGreaterThan(10);
+    }
+    expect(byName(rows, "node5").sensorErrors).toBe(0);
     // availability: every node said online at its start and again after the broker came back
     for (const r of rows) expect(events.filter((e) => e.type == "status" && e.node == r.name && e.status == "online").length, r.name).toBe(2);
   }, 60_000);
