@@ -23,6 +23,7 @@
  *   battery         { sleepMs, awakeMaxMs [30000] } or null [null]
  */
 import { isDs18b20Rom } from "../drivers/ds18b20";
+import { bool, deepMerge, ident, int, isRec, rec, Rec, str } from "./check";
 
 export type SensorType = "bme280" | "sht3x" | "aht20" | "dht22" | "dht11" | "ds18b20";
 export type SensorBus = "i2c" | "onewire" | "pin";
@@ -98,9 +99,7 @@ export interface Validated {
 export const INTERVAL_MIN_MS = 1000;
 export const INTERVAL_MAX_MS = 86400000;
 
-type Rec = { [k: string]: unknown };
 
-const ID_RE = /^[A-Za-z0-9_-]+$/;
 
 /** Per sensor type: bus, I2C addresses (first is the default), state fields, allowed option names. */
 interface TypeInfo {
@@ -126,64 +125,6 @@ const FILTER_KEYS = ["field", "average", "delta", "minIntervalMs", "maxIntervalM
 
 function hex(n: number): string {
   return "0x" + n.toString(16);
-}
-
-function isRec(v: unknown): v is Rec {
-  return typeof v == "object" && v !== null && !Array.isArray(v);
-}
-
-/** `v` as an object with only `keys`; null (and an error) when it is not an object. Unknown keys are errors. */
-function rec(errs: string[], v: unknown, path: string, keys: string[]): Rec | null {
-  if (!isRec(v)) {
-    errs.push((path || "config") + ": must be an object");
-    return null;
-  }
-  for (const k of Object.keys(v)) {
-    if (keys.indexOf(k) < 0) errs.push((path ? path + "." : "") + k + ": unknown key");
-  }
-  return v;
-}
-
-function isInt(v: unknown): v is number {
-  return typeof v == "number" && isFinite(v) && Math.floor(v) == v;
-}
-
-/** An integer from lo to hi, or `def` when absent (def undefined: required). */
-function int(errs: string[], v: unknown, path: string, def: number | undefined, lo: number, hi: number): number {
-  if (v === undefined && def !== undefined) return def;
-  if (!isInt(v) || v < lo || v > hi) {
-    errs.push(path + ": must be an integer from " + lo + " to " + hi);
-    return def ?? lo;
-  }
-  return v;
-}
-
-function str(errs: string[], v: unknown, path: string, def: string | undefined, max: number): string {
-  if (v === undefined && def !== undefined) return def;
-  if (typeof v != "string" || v.length > max) {
-    errs.push(path + ": must be a string of up to " + max + " characters");
-    return def ?? "";
-  }
-  return v;
-}
-
-/** A name usable as an MQTT topic level and a Home Assistant id: [A-Za-z0-9_-], 1..32 characters. */
-function ident(errs: string[], v: unknown, path: string, def: string | undefined): string {
-  if (v === undefined && def !== undefined) return def;
-  if (typeof v != "string" || v.length > 32 || !ID_RE.test(v)) {
-    errs.push(path + (v === undefined ? ": required" : ": must be 1-32 characters of A-Z a-z 0-9 _ -"));
-    return def ?? "";
-  }
-  return v;
-}
-
-function bool(errs: string[], v: unknown, path: string, def: boolean): boolean {
-  if (v === undefined) return def;
-  if (typeof v != "boolean") {
-    errs.push(path + ": must be true or false");
-    return def;
-  }
-  return v;
 }
 
 /** Host, port and TLS of a broker URL `mqtt://host[:port]` or `mqtts://host[:port]`; null when malformed. */
@@ -466,15 +407,6 @@ export function validate(obj: unknown, caps: BoardCaps, chipId?: string): Valida
     battery: battery,
   };
   return { config: config, errors: errs };
-}
-
-/** `over` merged into a copy of `base`: objects key by key, everything else (lists included) replaced. */
-function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isRec(base) || !isRec(over)) return over;
-  const r: Rec = {};
-  for (const k of Object.keys(base)) r[k] = base[k];
-  for (const k of Object.keys(over)) r[k] = deepMerge(base[k], over[k]);
-  return r;
 }
 
 /**

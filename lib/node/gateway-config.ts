@@ -29,6 +29,7 @@
 import type { BrokerOptions } from "../broker/types";
 import type { BridgeOptions, BridgeTopic } from "../broker/bridge";
 import { matches } from "../broker/match";
+import { bool, deepMerge, ident, int, isInt, isRec, rec, Rec, str } from "./check";
 import { BoardCaps, FilterConfig, INTERVAL_MAX_MS, INTERVAL_MIN_MS, NodeConfig, parseBrokerUrl, SensorConfig, validate } from "./config";
 
 export interface GatewayLimits {
@@ -88,9 +89,7 @@ export interface GatewayValidated {
   errors: string[];
 }
 
-type Rec = { [k: string]: unknown };
 
-const ID_RE = /^[A-Za-z0-9_-]+$/;
 
 const TOP_KEYS = ["wifi", "node", "prefix", "listen", "limits", "users", "bridge", "sensors", "intervalMs", "filters",
   "diagIntervalMs"];
@@ -99,64 +98,6 @@ const LIMIT_KEYS = ["clients", "sessions", "subscriptions", "subscriptionsPerCli
 const BRIDGE_KEYS = ["url", "username", "password", "clientId", "keepalive", "clean", "queue", "queueBytes", "topics"];
 const TOPIC_KEYS = ["pattern", "direction", "qos", "localPrefix", "remotePrefix"];
 const DIRECTIONS = ["in", "out", "both"];
-
-function isRec(v: unknown): v is Rec {
-  return typeof v == "object" && v !== null && !Array.isArray(v);
-}
-
-/** `v` as an object with only `keys`; null (and an error) when it is not an object. Unknown keys are errors. */
-function rec(errs: string[], v: unknown, path: string, keys: string[]): Rec | null {
-  if (!isRec(v)) {
-    errs.push((path || "config") + ": must be an object");
-    return null;
-  }
-  for (const k of Object.keys(v)) {
-    if (keys.indexOf(k) < 0) errs.push((path ? path + "." : "") + k + ": unknown key");
-  }
-  return v;
-}
-
-function isInt(v: unknown): v is number {
-  return typeof v == "number" && isFinite(v) && Math.floor(v) == v;
-}
-
-/** An integer from lo to hi, or `def` when absent (def undefined: required). */
-function int(errs: string[], v: unknown, path: string, def: number | undefined, lo: number, hi: number): number {
-  if (v === undefined && def !== undefined) return def;
-  if (!isInt(v) || v < lo || v > hi) {
-    errs.push(path + ": must be an integer from " + lo + " to " + hi);
-    return def ?? lo;
-  }
-  return v;
-}
-
-function str(errs: string[], v: unknown, path: string, def: string | undefined, max: number): string {
-  if (v === undefined && def !== undefined) return def;
-  if (typeof v != "string" || v.length > max) {
-    errs.push(path + ": must be a string of up to " + max + " characters");
-    return def ?? "";
-  }
-  return v;
-}
-
-/** A name usable as one topic level: [A-Za-z0-9_-], 1..32 characters. */
-function ident(errs: string[], v: unknown, path: string, def: string | undefined): string {
-  if (v === undefined && def !== undefined) return def;
-  if (typeof v != "string" || v.length > 32 || !ID_RE.test(v)) {
-    errs.push(path + (v === undefined ? ": required" : ": must be 1-32 characters of A-Z a-z 0-9 _ -"));
-    return def ?? "";
-  }
-  return v;
-}
-
-function bool(errs: string[], v: unknown, path: string, def: boolean): boolean {
-  if (v === undefined) return def;
-  if (typeof v != "boolean") {
-    errs.push(path + ": must be true or false");
-    return def;
-  }
-  return v;
-}
 
 function list(errs: string[], v: unknown, path: string, lo: number, hi: number): unknown[] | null {
   if (!Array.isArray(v) || v.length < lo || v.length > hi) {
@@ -342,15 +283,6 @@ export function validateGateway(obj: unknown, caps: BoardCaps, chipId?: string):
     diagIntervalMs: diag,
   };
   return { config: config, errors: errs };
-}
-
-/** `over` merged into a copy of `base`: objects key by key, everything else (lists included) replaced. */
-function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isRec(base) || !isRec(over)) return over;
-  const r: Rec = {};
-  for (const k of Object.keys(base)) r[k] = base[k];
-  for (const k of Object.keys(over)) r[k] = deepMerge(base[k], over[k]);
-  return r;
 }
 
 /**
