@@ -61,12 +61,12 @@ export function view(sim: Simulation, flags: Flags): string {
     `virtual ${t}s${flags.seconds ? " of " + flags.seconds + "s" : ""}, broker ${sim.brokerUrl}`;
   const lines = [head, "",
     padE("node", 8) + padE("sensors", 14) + padE("status", 8) + pad("tempC", 7) + pad("rhPct", 7) + pad("QoS", 4) + pad("sent", 6) +
-    pad("recv", 6) + pad("lost", 5) + pad("dup", 4) + pad("queued", 7) + pad("errors", 7)];
+    pad("acked", 6) + pad("recv", 6) + pad("lost", 5) + pad("dup", 4) + pad("queued", 7) + pad("errors", 7)];
   for (const s of rows.slice(0, 40)) {
     const temp = Object.keys(s.last).find((k) => k.endsWith("tempC"));
     const rh = Object.keys(s.last).find((k) => k.endsWith("rhPct"));
     lines.push(padE(s.name, 8) + padE(s.kind, 14) + padE(s.online ? "online" : "offline", 8) + pad(fmt(temp ? s.last[temp] : undefined, 2), 7) +
-      pad(fmt(rh ? s.last[rh] : undefined, 1), 7) + pad(s.qos, 4) + pad(s.published, 6) + pad(s.received, 6) + pad(s.lost, 5) +
+      pad(fmt(rh ? s.last[rh] : undefined, 1), 7) + pad(s.qos, 4) + pad(s.published, 6) + pad(s.acked, 6) + pad(s.received, 6) + pad(s.lost, 5) +
       pad(s.duplicated, 4) + pad(s.queued, 7) + pad(s.sensorErrors, 7));
   }
   if (rows.length > 40) lines.push("... and " + (rows.length - 40) + " more");

@@ -110,6 +110,8 @@ export interface NodeStats {
   duplicated: number;
   maxLatencyMs: number;
   queued: number;
+  /** QoS 1 acknowledgments the node has had (its last diag). */
+  acked: number;
   sensorErrors: number;
   reconnects: number;
   freeVars: number | null;
@@ -242,7 +244,7 @@ export class Simulation {
     const mac = "24:0a:c4:00:" + ((i >> 8) & 255).toString(16).padStart(2, "0") + ":" + (i & 255).toString(16).padStart(2, "0");
     const wifi = new SimWifi({ clock: this.clock, ssid: "sim-site", password: "simsimsim", joinMs: 1200, mac });
     const stats: NodeStats = { name, kind: kind.name, qos, online: false, last: {}, published: 0, received: 0, lost: 0, duplicated: 0,
-      maxLatencyMs: 0, queued: 0, sensorErrors: 0, reconnects: 0, freeVars: null, restarts: 0 };
+      maxLatencyMs: 0, queued: 0, acked: 0, sensorErrors: 0, reconnects: 0, freeVars: null, restarts: 0 };
     return { i, stats, boots: new Map(), code, wifi, storage, i2c, ow, wire, dev: null, lines: [] };
   }
 
@@ -285,6 +287,7 @@ export class Simulation {
     try { j = JSON.parse(payload); } catch { return; }
     if (parts[2] == "diag") {
       s.queued = j.queued ?? 0;
+      s.acked = j.acked ?? 0;
       s.sensorErrors = j.sensorErrors ?? 0;
       s.reconnects = j.reconnects ?? 0;
       s.freeVars = j.freeVars ?? null;

@@ -122,7 +122,7 @@ describe("node app: connect sequence and readings", () => {
     expect(cl.states().map((x) => x.tempC)).toEqual([21, 22]);
     const diag = cl.pub.filter((p) => p.topic == "p/n/diag").map((p) => JSON.parse(p.payload));
     // diag at 2 s runs before the 2 s reading completes (10 ms later): one published by then
-    expect(diag).toEqual([{ freeVars: 1234, uptimeS: 2, reconnects: 0, queued: 0, dropped: 0, published: 1, sensorErrors: 1, lastError: "sht3x:Timeout" }]);
+    expect(diag).toEqual([{ freeVars: 1234, uptimeS: 2, reconnects: 0, queued: 0, dropped: 0, published: 1, acked: 0, sensorErrors: 1, lastError: "sht3x:Timeout" }]);
   });
 
   test("without a set clock the timestamp is relative (ms since boot) and marked", () => {

@@ -94,6 +94,8 @@ export function fixed(v: number, d: number): string {
 export class NodeApp {
   /** Readings published (taken by the client). */
   published = 0;
+  /** QoS 1 acknowledgments the client received (readings, status, discovery). */
+  acked = 0;
   /** Sensor reads that failed, and the last failure, `name:Err`. */
   sensorErrors = 0;
   lastError = "";
@@ -170,7 +172,7 @@ export class NodeApp {
     const up = (): void => { t.step_ = 0; t.pump_(); };
     client.on("connect", up);
     client.on("reconnect", up);
-    client.on("ack", () => { t.pump_(); });
+    client.on("ack", () => { t.acked++; t.pump_(); });
     client.on("drain", () => { t.pump_(); });
     client.on("message", (topic, payload) => { t.message_(topic as string, payload as Uint8Array); });
     client.on("error", (e, type) => { sys.log("mqtt error " + errName(e as Err) + " " + type); });
@@ -326,7 +328,7 @@ export class NodeApp {
     }
     return "{\"freeVars\":" + this.sys_.freeVars() + rssi + ",\"uptimeS\":" + fixed((this.sys_.clock.now() - this.t0_) / 1000, 0) +
       ",\"reconnects\":" + this.cl_.reconnects + ",\"queued\":" + this.ring.length + ",\"dropped\":" + (this.ring.dropped + this.cl_.dropped) +
-      ",\"published\":" + this.published + ",\"sensorErrors\":" + this.sensorErrors +
+      ",\"published\":" + this.published + ",\"acked\":" + this.acked + ",\"sensorErrors\":" + this.sensorErrors +
       (this.lastError ? ",\"lastError\":\"" + this.lastError + "\"" : "") + extra + "}";
   }
 
