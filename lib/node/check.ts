@@ -74,3 +74,23 @@ export function deepMerge(base: unknown, over: unknown): unknown {
   for (const k of Object.keys(over)) r[k] = deepMerge(base[k], over[k]);
   return r;
 }
+
+/**
+ * Applies an override (JSON text, e.g. a Storage file) to a validated `base` and validates the result as a whole
+ * with `check`; with any error (text that is not JSON, not an object, or a merged config that does not validate)
+ * the returned config is `base`, unchanged, and `errors` says why (paths prefixed "override").
+ */
+export function mergeOverride<T>(base: T, overrideText: string, check: (obj: unknown) => { config: T; errors: string[] }): { config: T; errors: string[] } {
+  let over: unknown;
+  try {
+    over = JSON.parse(overrideText);
+  } catch (e) {
+    return { config: base, errors: ["override: not valid JSON"] };
+  }
+  if (!isRec(over)) return { config: base, errors: ["override: must be a JSON object"] };
+  const v = check(deepMerge(base, over));
+  if (!v.errors.length) return v;
+  const errs: string[] = [];
+  for (const e of v.errors) errs.push("override " + e);
+  return { config: base, errors: errs };
+}

@@ -23,7 +23,7 @@
  *   battery         { sleepMs, awakeMaxMs [30000] } or null [null]
  */
 import { isDs18b20Rom } from "../drivers/ds18b20";
-import { bool, deepMerge, ident, int, isRec, rec, Rec, str } from "./check";
+import { bool, ident, int, mergeOverride, rec, Rec, str } from "./check";
 
 export type SensorType = "bme280" | "sht3x" | "aht20" | "dht22" | "dht11" | "ds18b20";
 export type SensorBus = "i2c" | "onewire" | "pin";
@@ -415,21 +415,10 @@ export function validate(obj: unknown, caps: BoardCaps, chipId?: string): Valida
  * returned config is `base`, unchanged, and `errors` says why (paths prefixed "override").
  */
 export function merge(base: NodeConfig, overrideText: string, caps: BoardCaps, chipId?: string): Validated {
-  let over: unknown;
-  try {
-    over = JSON.parse(overrideText);
-  } catch (e) {
-    return { config: base, errors: ["override: not valid JSON"] };
-  }
-  if (!isRec(over)) return { config: base, errors: ["override: must be a JSON object"] };
-  const v = validate(deepMerge(base, over), caps, chipId);
-  if (!v.errors.length) return v;
-  const errs: string[] = [];
-  for (const e of v.errors) errs.push("override " + e);
-  return { config: base, errors: errs };
+  return mergeOverride(base, overrideText, (o) => validate(o, caps, chipId));
 }
 
 /** `<prefix>/<node>/<leaf>`: the node's topics (`state`, `status`, `diag`, `set`, `set/reply`). */
-export function nodeTopic(c: NodeConfig, leaf: string): string {
+export function nodeTopic(c: { prefix: string; node: string }, leaf: string): string {
   return c.prefix + "/" + c.node + "/" + leaf;
 }

@@ -29,8 +29,8 @@
 import type { BrokerOptions } from "../broker/types";
 import type { BridgeOptions, BridgeTopic } from "../broker/bridge";
 import { matches } from "../broker/match";
-import { bool, deepMerge, ident, int, isInt, isRec, rec, Rec, str } from "./check";
-import { BoardCaps, FilterConfig, INTERVAL_MAX_MS, INTERVAL_MIN_MS, NodeConfig, parseBrokerUrl, SensorConfig, validate } from "./config";
+import { bool, ident, int, isInt, isRec, mergeOverride, rec, Rec, str } from "./check";
+import { BoardCaps, FilterConfig, INTERVAL_MAX_MS, INTERVAL_MIN_MS, NodeConfig, nodeTopic, parseBrokerUrl, SensorConfig, validate } from "./config";
 
 export interface GatewayLimits {
   clients: number;
@@ -291,24 +291,11 @@ export function validateGateway(obj: unknown, caps: BoardCaps, chipId?: string):
  * prefixed "override"). `null` in the override replaces (e.g. `"bridge": null` turns the bridge off).
  */
 export function mergeGateway(base: GatewayConfig, overrideText: string, caps: BoardCaps, chipId?: string): GatewayValidated {
-  let over: unknown;
-  try {
-    over = JSON.parse(overrideText);
-  } catch (e) {
-    return { config: base, errors: ["override: not valid JSON"] };
-  }
-  if (!isRec(over)) return { config: base, errors: ["override: must be a JSON object"] };
-  const v = validateGateway(deepMerge(base, over), caps, chipId);
-  if (!v.errors.length) return v;
-  const errs: string[] = [];
-  for (const e of v.errors) errs.push("override " + e);
-  return { config: base, errors: errs };
+  return mergeOverride(base, overrideText, (o) => validateGateway(o, caps, chipId));
 }
 
 /** `<prefix>/<node>/<leaf>`: the gateway's own topics (`status`, `diag`, and `state` for its sensors). */
-export function gatewayTopic(c: GatewayConfig, leaf: string): string {
-  return c.prefix + "/" + c.node + "/" + leaf;
-}
+export const gatewayTopic: (c: GatewayConfig, leaf: string) => string = nodeTopic;
 
 /**
  * The broker's options for these limits (lib/broker/types.ts). The bridge's local connection is one more client
