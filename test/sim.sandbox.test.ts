@@ -94,7 +94,7 @@ describe.skipIf(MOSQUITTO_SKIP)("the ESP32 node bundle in the sandbox, against M
       await until("online, discovery and 3 readings", () => got.some((m) => m.topic == base + "status" && m.payload == "online") &&
         got.filter((m) => m.topic.startsWith("homeassistant/")).length == 3 && states().length >= 3, 10_000, info);
       expect(lines[0]).toMatch(/^boot esp32 node s1 /);
-      expect(lines).toContain("wifi up");
+      expect(lines).toContain("wifi: up");
       // the client id defaults to the chip id, from the MAC
       expect(broker.log()).toMatch(/ as esp32-123456 /);
       expect(states()[0]!.tempC).toBeGreaterThan(10);
@@ -111,7 +111,7 @@ describe.skipIf(MOSQUITTO_SKIP)("the ESP32 node bundle in the sandbox, against M
       expect(seqs).toEqual(seqs.map((_, i) => i)); // none lost, none twice, in order
       const ts = states().map((s) => s.ts);
       expect(ts).toEqual([...ts].sort((a, b) => a - b));
-      expect(lines).toContain("wifi down");
+      expect(lines).toContain("wifi: lost");
     } finally {
       dev.stop();
       await sub.endAsync();

@@ -52,7 +52,7 @@ describe("npm run sim: scenarios and their delivery figures", () => {
     const a = await run("wifi-drop", 60, 3);
     expect(byName(a.rows, "node1")).toMatchObject({ lost: 0, duplicated: 0 });
     expect(byName(a.rows, "node1").maxLatencyMs).toBeGreaterThan(20_000);
-    expect(a.events.some((e) => e.type == "line" && e.node == "node1" && e.line == "wifi down")).toBe(true);
+    expect(a.events.some((e) => e.type == "line" && e.node == "node1" && e.line == "wifi: lost")).toBe(true);
     const b = await run("partition", 60, 3);
     expect(byName(b.rows, "node2")).toMatchObject({ lost: 0, duplicated: 0 });
     expect(byName(b.rows, "node2").maxLatencyMs).toBeGreaterThan(20_000);

@@ -37,6 +37,7 @@ import { DeviceInfo, discoveryMessage } from "./discovery";
 import { Cmd, parseCommand, replyText, COMMAND_LEAF, REPLY_LEAF } from "./commands";
 import { Filters, FilterSpec } from "./filters";
 import { Ring, RingRecord } from "./ring";
+import { joinWifi } from "./join";
 
 /** What the node needs from its board (lib/hal/board.ts Platform, reduced). */
 export interface NodeSystem {
@@ -56,8 +57,6 @@ export interface NodeSystem {
 const DISCOVERY_MARK = "hadisc";
 /** Storage file with the number of starts (RAM ring only). */
 const BOOT_FILE = "boot";
-/** WiFi join retried after this long. */
-const WIFI_RETRY_MS = 10000;
 
 /** The client options of a node: will = retained "offline" on the status topic. */
 export function clientOptions(c: NodeConfig, clientId: string): ClientOptions {
@@ -190,24 +189,9 @@ export class NodeApp {
   }
 
   private net_(): void {
-    const w = this.sys_.wifi;
-    const c = this.c_;
-    if (!w || !c.wifi) { this.cl_.connect(); return; }
-    const t = this;
-    let up = false;
-    const join = (): void => {
-      w.connect(c.wifi!.ssid, { password: c.wifi!.password }, (err) => {
-        if (err) {
-          t.sys_.log("wifi: " + err);
-          t.sys_.clock.after(WIFI_RETRY_MS, join);
-          return;
-        }
-        t.sys_.log("wifi up");
-        if (!up) { up = true; t.sys_.timeSync(); t.cl_.connect(); }
-      });
-    };
-    w.on("disconnected", () => { t.sys_.log("wifi down"); t.sys_.clock.after(WIFI_RETRY_MS, join); });
-    join();
+    const sys = this.sys_;
+    const cl = this.cl_;
+    joinWifi(sys.wifi, this.c_.wifi, sys.clock, sys.log, () => { sys.timeSync(); cl.connect(); });
   }
 
   private schedule_(ms: number): void {

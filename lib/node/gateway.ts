@@ -1,44 +1,13 @@
 /**
  * Pieces of the gateway firmware (firmware/gateway/main.ts) that need no board, so tests run them on a virtual
- * clock: joining Wi-Fi before the broker starts, and the plain-text logins of the config's `users`.
+ * clock: joining Wi-Fi before the broker starts (lib/node/join.ts, shared with the node), and the plain-text
+ * logins of the config's `users`.
  */
 import type { Auth } from "../broker/types";
-import type { Clock } from "../hal/net";
-import type { Wifi } from "../hal/wifi";
 import { utf8Text } from "../mqtt/utf8";
 import type { GatewayUser } from "./gateway-config";
 
-/** Wait before trying to join again after a failure or a lost link, ms. */
-export const WIFI_RETRY_MS = 10000;
-
-/**
- * Joins Wi-Fi when the board has it (`w`) and the config asks for it (`c`), then calls `then` once; without
- * either, calls `then` at once. A failed join is tried again every WIFI_RETRY_MS; a lost link is joined again the
- * same way (one retry pending at a time), and `then` is not called again: the broker's listener and the bridge's
- * reconnects carry on by themselves once the link is back.
- */
-export function joinWifi(w: Wifi | null, c: { ssid: string; password: string } | null, clock: Clock,
-  log: (l: string) => void, then: () => void): void {
-  if (!w || !c) return then();
-  let started = false;
-  let waiting = false;
-  const go = (): void => {
-    waiting = false;
-    log("wifi: joining " + c.ssid);
-    w.connect(c.ssid, { password: c.password }, (err) => {
-      if (err) { log("wifi: " + err + ", again in " + WIFI_RETRY_MS / 1000 + " s"); retry(); return; }
-      log("wifi: up");
-      if (!started) { started = true; then(); }
-    });
-  };
-  const retry = (): void => {
-    if (waiting) return;
-    waiting = true;
-    clock.after(WIFI_RETRY_MS, go);
-  };
-  w.on("disconnected", () => { log("wifi: lost"); retry(); });
-  go();
-}
+export { joinWifi, WIFI_RETRY_MS } from "./join";
 
 /**
  * Plain-text logins for `users`: CONNACK 5 (not authorized) without a user name, 4 (bad user name or password)
