@@ -465,11 +465,10 @@ export async function build() {
   writeFileSync(path.join(DIST, "sizes.json"), JSON.stringify(sizes, null, 2) + "\n");
 
   const over = [];
-  for (const [i, j] of jobs.entries()) {
+  for (const j of jobs) {
     if (!j.role) continue;
     const budget = await boardBudget(j.board);
     if (sizes[j.out].bytes > budget) over.push(`dist/${j.out}: ${sizes[j.out].bytes} bytes, over the ${j.board} budget of ${budget}`);
-    void i;
   }
   const guard = Object.keys(sizes).flatMap((f) => guardFile(path.join(DIST, f)));
   for (const g of guard) console.error(formatGuardFinding(g));
