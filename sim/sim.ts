@@ -274,6 +274,7 @@ export class Simulation {
   }
 
   private arrived(topic: string, payload: string): void {
+    if (this.stopped) return; // (the wills of the nodes just stopped)
     const parts = topic.split("/");
     const n = this.nodes.find((x) => x.stats.name == parts[1]);
     if (!n) return;
@@ -371,8 +372,8 @@ export class Simulation {
     for (const t of this.timers) clearTimeout(t);
     for (const n of this.nodes) n.dev?.stop();
     const s = this.summary();
-    this.emit({ type: "summary", nodes: s });
     await this.consumer?.endAsync().catch(() => undefined);
+    this.emit({ type: "summary", nodes: s }); // the last event
     await this.running?.stop().catch(() => undefined);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     return s;

@@ -8,6 +8,9 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { Simulation, type SimEvent } from "../sim/sim";
 import { parseArgs } from "../sim/main";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import { Mosquitto, MOSQUITTO_SKIP } from "./helpers/mosquitto";
 
 const ROOT = path.resolve(__dirname, "..");
 const SPEED = 20;
@@ -118,4 +121,30 @@ describe("npm run sim: the command line", () => {
     expect(list.stdout.split("\n").filter((l) => l).map((l) => l.split(/\s+/)[0])).toEqual(
       ["default", "calm", "broker-restart", "wifi-drop", "partition", "latency", "loss", "sensor-fail", "reboot", "all"]);
   }, 60_000);
+});
+
+describe.skipIf(MOSQUITTO_SKIP)("npm run sim against an external broker (Mosquitto), with --json", () => {
+  test("the nodes publish through Mosquitto; every event is a JSON line, the summary last", async () => {
+    const m = await Mosquitto.start({ persistence: false });
+    const dir = mkdtempSync(path.join(os.tmpdir(), "sim-json-"));
+    try {
+      const file = path.join(dir, "events.ndjson");
+      const tsx = path.join(ROOT, "node_modules/.bin/tsx");
+      const r = spawnSync(tsx, [path.join(ROOT, "sim/main.ts"), "--nodes", "2", "--seconds", "20", "--speed", "20", "--scenario", "calm",
+        "--broker", "mqtt://127.0.0.1:" + m.port, "--json", file], { encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^QoS 1: 2 nodes, published (\d+), received \1, lost 0, duplicated 0/m);
+      const events = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; node?: string; nodes?: { lost: number }[] });
+      expect(events.filter((e) => e.type == "state" && e.node == "node1").length).toBeGreaterThanOrEqual(3);
+      expect(events.some((e) => e.type == "status" && e.node == "node2")).toBe(true);
+      const last = events[events.length - 1]!;
+      expect(last.type).toBe("summary");
+      expect(last.nodes!.map((n) => n.lost)).toEqual([0, 0]);
+      // the nodes were Mosquitto's clients
+      expect(m.log()).toMatch(/New client connected from 127\.0\.0\.1:\d+ as sim-node1 /);
+    } finally {
+      await m.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
