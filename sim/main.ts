@@ -126,8 +126,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => { done = r; });
-  process.once("SIGINT", () => done());
-  process.once("SIGTERM", () => done());
+  // Ctrl-C reaches the whole process group (npm, tsx and this process, which tsx also forwards it to): the first
+  // ones end the run and print the summary; a third forces the exit
+  let signals = 0;
+  const stopSignal = (): void => { if (++signals >= 3) process.exit(130); done(); };
+  process.on("SIGINT", stopSignal);
+  process.on("SIGTERM", stopSignal);
+  process.on("SIGHUP", stopSignal);
   const tick = setInterval(() => {
     if (tty) process.stdout.write("\x1b[H\x1b[2J" + view(sim, flags) + "\n");
     if (flags.seconds && sim.elapsed >= flags.seconds * 1000) done();

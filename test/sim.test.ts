@@ -4,7 +4,7 @@
  * the same seed gives the same readings, and the command line refuses bad flags with exit code 2.
  */
 import { describe, expect, test } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { Simulation, type SimEvent } from "../sim/sim";
 import { parseArgs } from "../sim/main";
@@ -120,6 +120,23 @@ describe("npm run sim: the command line", () => {
     expect(list.status).toBe(0);
     expect(list.stdout.split("\n").filter((l) => l).map((l) => l.split(/\s+/)[0])).toEqual(
       ["default", "calm", "broker-restart", "wifi-drop", "partition", "latency", "loss", "sensor-fail", "reboot", "all"]);
+  }, 60_000);
+});
+
+describe("npm run sim: Ctrl-C", () => {
+  test("SIGINT ends the run cleanly: the summary, exit code 0", async () => {
+    const p = spawn(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "sim/main.ts"), "--nodes", "2", "--speed", "10", "--scenario", "calm"],
+      { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
+    p.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
+    const t0 = Date.now();
+    while (!/received [1-9]/.test(out) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    p.kill("SIGINT");
+    const code = await new Promise<number | null>((r) => p.once("close", (c) => r(c)));
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/^QoS 1: 2 nodes, published \d+, received \d+, lost 0/m);
+    expect(out).toMatch(/^run: [\d.]+ s, CPU/m);
   }, 60_000);
 });
 
