@@ -72,7 +72,7 @@ function rig(patch: object, temps: (number | null)[], o: { wall?: boolean; stora
   const calls: string[] = [];
   const app = new NodeApp(config(patch), cl as unknown as Client, [new Fake(clock, temps)], {
     clock, wifi: null, storage: o.storage ?? null,
-    freeVars: () => 1234, wallMs: () => (o.wall === false ? -1 : 1.7e12 + clock.now()), timeSync: () => undefined,
+    freeVars: () => 1234, wallMs: () => (o.wall === false ? -1 : 1.7e12 + clock.now()), timeSync: () => calls.push("timeSync"),
     identify: () => calls.push("identify"), restart: () => calls.push("restart"), sleep: (ms) => calls.push("sleep " + ms),
     log: (s) => log.push(s),
   }, { model: "test", manufacturer: "us", swVersion: "1" });

@@ -90,9 +90,13 @@ export class EspruinoPlatform implements Platform {
   }
 
   timeSync(): void {
-    if (!this.b_.sntp) return;
-    const w = G.require("Wifi") as Any;
-    if (w.setSNTP) w.setSNTP("pool.ntp.org", 0);
+    if (!this.b_.sntp || this.b_.net != "wifi") return;
+    try {
+      const w = G.require("Wifi") as Any;
+      if (w.setSNTP) w.setSNTP("pool.ntp.org", 0);
+    } catch (e) {
+      this.log("sntp: " + e); // a build without the Wifi module: timestamps stay relative
+    }
   }
 
   identify(): void {

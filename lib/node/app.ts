@@ -191,7 +191,9 @@ export class NodeApp {
   private net_(): void {
     const sys = this.sys_;
     const cl = this.cl_;
-    joinWifi(sys.wifi, this.c_.wifi, sys.clock, sys.log, () => { sys.timeSync(); cl.connect(); });
+    const wifi = !!(sys.wifi && this.c_.wifi);
+    // SNTP only after joining WiFi: a board whose network is up already (Linux) has its clock set
+    joinWifi(sys.wifi, this.c_.wifi, sys.clock, sys.log, () => { if (wifi) sys.timeSync(); cl.connect(); });
   }
 
   private schedule_(ms: number): void {
