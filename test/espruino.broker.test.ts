@@ -22,6 +22,7 @@
  */
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import mqtt from "mqtt";
 import { describe, expect, test } from "vitest";
@@ -89,8 +90,9 @@ interface Cfg {
 const CONFIG = (o: object): string => "echo(0);var CFG=" + JSON.stringify(o) + ";\n";
 
 class DeviceBroker {
+  private ctl: net.Socket | null = null;
   private constructor(readonly e: Espruino, readonly port: number, private readonly dir: string,
-    readonly loaded: string) {}
+    readonly loaded: string, private readonly ctlPort: number) {}
 
   /**
    * dist/test/broker.js with `cfg` on `bin`: from RAM, or with `flash`, stored in the emulated flash and booted
@@ -98,7 +100,8 @@ class DeviceBroker {
    */
   static async start(bin: string, cfg: Omit<Cfg, "port">, flash = false): Promise<DeviceBroker> {
     const port = await freePort();
-    const code = CONFIG({ ...cfg, port }) + readFileSync(built("test/broker.js"), "latin1");
+    const ctl = await freePort();
+    const code = CONFIG({ ...cfg, port, ctl }) + readFileSync(built("test/broker.js"), "latin1");
     const dir = scratch("broker");
     const file = path.join(dir, "broker.js");
     writeFileSync(file, code);
@@ -106,7 +109,7 @@ class DeviceBroker {
     try {
       try {
         await e.expect(/^READY$/, 20_000, DEVICE_FAILED);
-        return new DeviceBroker(e, port, dir, "from RAM");
+        return new DeviceBroker(e, port, dir, "from RAM", ctl);
       } catch (err) {
         e.kill();
         await e.exit(5_000);
@@ -117,7 +120,7 @@ class DeviceBroker {
       e = new Espruino(bin, [], dir);
       if (!(await bootFromFlash(e, code, 30_000))) throw new Error("could not store the broker in flash:\n" + e.out.tail());
       await e.expect(/^READY$/, 20_000, DEVICE_FAILED);
-      return new DeviceBroker(e, port, dir, "from flash (from RAM: " + why.slice(0, 60) + ")");
+      return new DeviceBroker(e, port, dir, "from flash (from RAM: " + why.slice(0, 60) + ")", ctl);
     } catch (err) {
       e.kill();
       await e.exit(5_000);
@@ -126,9 +129,15 @@ class DeviceBroker {
     }
   }
 
-  /** Usage after a garbage collection, and the broker's counts (typed `mem()`, read back as MEM). */
+  /** Usage after a garbage collection, and the broker's counts (a byte to the control socket, read back as MEM). */
   async mem(): Promise<Mem> {
-    this.e.send("mem()");
+    if (!this.ctl) {
+      const s = net.connect({ host: "127.0.0.1", port: this.ctlPort });
+      s.on("error", () => { /* the interpreter ended: its lines say why */ });
+      await new Promise<void>((r, j) => { s.once("connect", () => r()); s.once("error", j); });
+      this.ctl = s;
+    }
+    this.ctl.write("m");
     const m = await this.e.expect(/^MEM (\d+) clients=(\d+) subs=(\d+) retained=(\d+) free=(\d+)$/, 10_000, DEVICE_FAILED);
     return { usage: +m[1]!, clients: +m[2]!, subs: +m[3]!, retained: +m[4]!, free: +m[5]! };
   }
@@ -138,6 +147,7 @@ class DeviceBroker {
   }
 
   async stop(): Promise<void> {
+    this.ctl?.destroy();
     this.e.kill();
     await this.e.exit(5_000);
     rmSync(this.dir, { recursive: true, force: true });

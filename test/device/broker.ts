@@ -1,7 +1,9 @@
 /**
  * The broker on the real interpreter (issue 5, requirement 7), driven by test/espruino.broker.test.ts, which puts
  * `var CFG = {...}` in front of this bundle, plays the clients (MQTT.js, mosquitto_pub, mosquitto_sub) and
- * types `mem()` into the console to measure.
+ * asks for a measurement by sending a byte to a control socket on CFG.ctl (not by typing `mem()` into the
+ * console: the Linux build dropped typed characters under load). The control server and its one connection are
+ * made before the first measurement and kept, so they are in every usage figure alike.
  *
  * Starts a BrokerCore (the device broker: no $SYS, no persistence, flat subscription list) on the Espruino clock, listening on CFG.port through boards/adapters/espruino-server.ts (what
  * dist/modules/broker.js's `start` does), and prints `READY`. `mem()` prints
@@ -15,7 +17,7 @@ import { espruinoClock } from "../../boards/adapters/espruino-net";
 import { listen } from "../../boards/adapters/espruino-server";
 
 declare const CFG: {
-  port: number; maxClients: number; maxSubs: number; maxRetained: number; maxPacket: number;
+  port: number; ctl?: number; maxClients: number; maxSubs: number; maxRetained: number; maxPacket: number;
   maxSubsPerClient?: number; maxQueue?: number; maxInflight?: number; maxInbound?: number; writeLimit?: number; log?: boolean;
 };
 
@@ -34,5 +36,9 @@ function mem(): void {
     b.ret_.count + " free=" + m.free);
 }
 (global as unknown as { mem: () => void }).mem = mem;
+if (CFG.ctl) {
+  const g = global as unknown as { require(m: string): { createServer(f: (c: { on(e: string, f: () => void): void }) => void): { listen(p: number): void } } };
+  g.require("net").createServer((c) => { c.on("data", mem); }).listen(CFG.ctl);
+}
 
 console.log("READY");
