@@ -158,7 +158,8 @@ function only(s: string, set: string): boolean {
   return true;
 }
 
-function checkWifi(errs: string[], v: unknown, caps: BoardCaps): NodeConfig["wifi"] {
+/** `wifi` of a node's or a gateway's config: { ssid, password } or null (required where the board joins WiFi). */
+export function checkWifi(errs: string[], v: unknown, caps: BoardCaps): NodeConfig["wifi"] {
   if (v === undefined || v === null) {
     if (caps.net == "wifi") errs.push("wifi: required on this board");
     return null;

@@ -30,7 +30,7 @@ import type { BrokerOptions } from "../broker/types";
 import type { BridgeOptions, BridgeTopic } from "../broker/bridge";
 import { matches } from "../broker/match";
 import { bool, ident, int, isInt, isRec, mergeOverride, rec, Rec, str } from "./check";
-import { BoardCaps, FilterConfig, INTERVAL_MAX_MS, INTERVAL_MIN_MS, NodeConfig, nodeTopic, parseBrokerUrl, SensorConfig, validate } from "./config";
+import { BoardCaps, checkWifi, FilterConfig, INTERVAL_MAX_MS, INTERVAL_MIN_MS, NodeConfig, nodeTopic, parseBrokerUrl, SensorConfig, validate } from "./config";
 
 export interface GatewayLimits {
   clients: number;
@@ -105,20 +105,6 @@ function list(errs: string[], v: unknown, path: string, lo: number, hi: number):
     return null;
   }
   return v;
-}
-
-function checkWifi(errs: string[], v: unknown, caps: BoardCaps): GatewayConfig["wifi"] {
-  if (v === undefined || v === null) {
-    if (caps.net == "wifi") errs.push("wifi: required on this board");
-    return null;
-  }
-  const o = rec(errs, v, "wifi", ["ssid", "password"]);
-  if (!o) return null;
-  const ssid = str(errs, o.ssid, "wifi.ssid", undefined, 32);
-  if (!ssid) errs.push("wifi.ssid: must not be empty");
-  const pw = str(errs, o.password, "wifi.password", "", 64);
-  if (pw && pw.length < 8) errs.push("wifi.password: must be empty (open network) or 8-64 characters");
-  return { ssid: ssid, password: pw };
 }
 
 function checkListen(errs: string[], v: unknown): GatewayConfig["listen"] {
