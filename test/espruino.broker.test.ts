@@ -31,6 +31,13 @@ import { freePort } from "./helpers/mosquitto";
 
 const BIN = process.env.ESPRUINO_BIN;
 const BIN8266 = process.env.ESPRUINO_BIN_ESP8266;
+/**
+ * ESPRUINO_BROKER_PAD (a measuring aid, not set in CI): variables the device program takes out of the store at
+ * start (CFG.pad), so that an ESPRUINO_BIN_ESP8266 built with more variables (build.sh with ESP8266_VARS=2400)
+ * stands in for the 1,700-variable shape at padding 700; the largest padding at which the small-limits test
+ * still passes tells how many variables the 1,700-variable shape lacks. With it set, that test is a plain test.
+ */
+const PAD = +(process.env.ESPRUINO_BROKER_PAD ?? 0);
 
 /** A program in /usr/bin, /usr/local/bin or PATH, or null. */
 function tool(name: string): string | null {
@@ -81,7 +88,7 @@ interface Mem { usage: number; clients: number; subs: number; retained: number; 
 
 interface Cfg {
   port: number; maxClients: number; maxSubs: number; maxRetained: number; maxPacket: number;
-  maxSubsPerClient?: number; maxQueue?: number; maxInflight?: number; maxInbound?: number; writeLimit?: number;
+  maxSubsPerClient?: number; maxQueue?: number; maxInflight?: number; maxInbound?: number; writeLimit?: number; pad?: number;
   /** The broker's log lines printed as "LOG ..." (for looking into a failure). */
   log?: boolean;
 }
@@ -422,18 +429,20 @@ describe("the broker on the real Espruino interpreter, with MQTT.js and Mosquitt
   ];
   for (const [name, bin, shape] of SHAPES) {
     // NOT MET on the 1,700-variable shape (issue 5, requirement 7): loaded from flash the device broker
-    // (BrokerCore) leaves about 483 variables free; a client costs about 78 (on the 32-bit ESP32 shape), a
-    // subscription 5, a retained message 10.5. 4 clients and 8 subscriptions fit (about 120 left), then it runs
-    // out of memory while routing the retained messages: besides the message itself, handling a PUBLISH holds a
-    // chain of about 15 calls (socket event, decoder, dispatch, routing, topic matching), each with its
-    // parameters and locals in variables. About 100 more variables are needed.
+    // (BrokerCore) leaves about 460 variables free; a client costs about 75, a subscription 5, a retained message
+    // 10.5, so 4 clients, 8 subscriptions and 8 retained messages fit, but not the exchange that follows: 4
+    // clients publishing 3 QoS 1 messages each at once hold, besides the messages themselves, each chunk as a
+    // string and as bytes, the answers waiting in the sockets' send strings, and a chain of about 15 calls per
+    // packet (socket event, decoder, dispatch, routing, topic matching) with their parameters and locals in
+    // variables. Measured with ESPRUINO_BROKER_PAD on a 2,400-variable build: it passes with 325 variables taken
+    // out, fails with 350, so the 1,700-variable shape lacks about 360 variables for this load.
     // Kept as an expected failure, so the run shows it and turns red the day it fits (then make it a test again).
-    const known = name == "ESPRUINO_BIN_ESP8266";
+    const known = name == "ESPRUINO_BIN_ESP8266" && !PAD;
     (known ? test.fails : test)(bin && !TOOLS_SKIP
       ? `${known ? "KNOWN FAILURE, issue 5 requirement 7 not met: " : ""}${name} (${shape}): the small-limits broker (4 clients, 16 subscriptions, 8 retained, 256-byte packets) serves 4 MQTT.js clients exchanging QoS 1 and retained messages`
       : "skipped: " + (bin ? TOOLS_SKIP : `${name} is not set (${shape}); ` + BUILD_HINT), async (ctx) => {
       if (skip(ctx, bin, name)) return;
-      const d = await DeviceBroker.start(bin!, SMALL, true);
+      const d = await DeviceBroker.start(bin!, PAD ? { ...SMALL, pad: PAD } : SMALL, true);
       const open: mqtt.MqttClient[] = [];
       try {
         const idle = await d.mem();

@@ -26,7 +26,7 @@ import { SubList, Subs } from "./match";
 import { Host, Peer } from "./peer";
 import { Retained } from "./retain";
 import { Q_ID, Q_ST, QUEUED, REL, SENT, Session } from "./session";
-import { BrokerOptions, Msg, Stats } from "./types";
+import { BrokerOptions, Msg, St, Stats } from "./types";
 
 /** An empty view, for packet fields no longer valid. */
 const NONE = new Uint8Array(0);
@@ -47,12 +47,11 @@ function newPacket(): Packet {
 }
 
 export class BrokerCore implements Host {
-  readonly stats: Stats = {
-    clientsConnected: 0, clientsTotal: 0, clientsMaximum: 0, connects: 0, msgsReceived: 0, msgsSent: 0,
-    bytesReceived: 0, bytesSent: 0, msgsDropped: 0, publishDenied: 0, subscribeDenied: 0, refusedClients: 0,
-    refusedAuth: 0, retainedDropped: 0, oversize: 0, protocolErrors: 0, slowClients: 0, keepaliveTimeouts: 0,
-    connectTimeouts: 0,
-  };
+  /**
+   * The counters, indexed by St (lib/broker/types.ts); `stats` gives them by name. A typed array rather than an
+   * object with 19 long-named fields: on Espruino that object took about 49 variables, this about 16.
+   */
+  readonly st_ = new Float64Array(St.N) as unknown as Record<St, number>;
   /** When start() was called (ms on the broker's clock). */
   started = 0;
   // limits, resolved once
@@ -129,10 +128,10 @@ export class BrokerCore implements Host {
 
   private peer_(c: Conn, bridge: boolean): Peer {
     const p = new Peer(this, c, this.clock.now());
-    if (this.peers_.length - this.stats.clientsConnected >= this.maxClients_) {
+    if (this.peers_.length - this.st_[St.ClientsConnected] >= this.maxClients_) {
       // as many connections waiting for their CONNECT as there may be clients: each could make the broker
       // gather a CONNECT of up to maxPacket bytes, so no more until some have connected or timed out
-      this.stats.refusedClients++;
+      this.st_[St.RefusedClients]++;
       p.why_ = "too many connections waiting for CONNECT";
       this.log_("closed " + p.why_);
       p.dead_ = 1;
@@ -170,6 +169,20 @@ export class BrokerCore implements Host {
     return this.ss_[" " + id];
   }
 
+  /** The counters by name (a new object each time: read it, do not keep it for later values). */
+  get stats(): Stats {
+    const c = this.st_;
+    return {
+      clientsConnected: c[St.ClientsConnected], clientsTotal: c[St.ClientsTotal], clientsMaximum: c[St.ClientsMaximum],
+      connects: c[St.Connects], msgsReceived: c[St.MsgsReceived], msgsSent: c[St.MsgsSent],
+      bytesReceived: c[St.BytesReceived], bytesSent: c[St.BytesSent], msgsDropped: c[St.MsgsDropped],
+      publishDenied: c[St.PublishDenied], subscribeDenied: c[St.SubscribeDenied], refusedClients: c[St.RefusedClients],
+      refusedAuth: c[St.RefusedAuth], retainedDropped: c[St.RetainedDropped], oversize: c[St.Oversize],
+      protocolErrors: c[St.ProtocolErrors], slowClients: c[St.SlowClients], keepaliveTimeouts: c[St.KeepaliveTimeouts],
+      connectTimeouts: c[St.ConnectTimeouts],
+    };
+  }
+
   log_(line: string): void {
     if (this.o.log) this.o.log(line);
   }
@@ -177,7 +190,7 @@ export class BrokerCore implements Host {
   // ------------------------------------------------------------------ connections (Host)
 
   in_(p: Peer, d: Uint8Array): void {
-    this.stats.bytesReceived += d.length;
+    this.st_[St.BytesReceived] += d.length;
     // one packet record serves every connection (packet), so packets are decoded one at a time: data that comes
     // while a packet is handled (a connection that answers inside a write, on an in-memory transport) waits,
     // copied, and is decoded after it, in order
@@ -206,7 +219,7 @@ export class BrokerCore implements Host {
     p.s_ = null;
     const will = p.bye_ ? null : s.will_;
     s.detach_();
-    this.stats.clientsConnected--;
+    this.st_[St.ClientsConnected]--;
     this.log_("disconnect " + s.id + (p.why_ ? " (" + p.why_ + ")" : p.bye_ ? "" : " (connection lost)"));
     if (s.clean) this.forget_(s); // [MQTT-3.1.2-6]
     // the will: published when the connection ends without DISCONNECT [MQTT-3.1.2-8], with its QoS and retain
@@ -216,8 +229,8 @@ export class BrokerCore implements Host {
   /** Closes a connection for a protocol error [MQTT-4.8.0-1]; a CONNECT at another level gets CONNACK 1 first [MQTT-3.1.2-2]. */
   bad_(p: Peer, e: number, type: number): void {
     if (e == Err.ProtocolLevel && type == T.CONNECT && !p.s_) return this.refuse_(p, 1, "unacceptable protocol level");
-    if (e == Err.TooLarge) this.stats.oversize++;
-    else this.stats.protocolErrors++;
+    if (e == Err.TooLarge) this.st_[St.Oversize]++;
+    else this.st_[St.ProtocolErrors]++;
     this.drop_(p, "protocol error " + e + " in packet type " + type);
   }
 
@@ -241,11 +254,11 @@ export class BrokerCore implements Host {
     if (p.c_.room() < n) {
       // it keeps sending and does not read what it is owed (acks, PINGRESP, SUBACK): closed, not buffered
       // without bound
-      this.stats.slowClients++;
+      this.st_[St.SlowClients]++;
       return this.drop_(p, "outbound buffer full: client not reading");
     }
     p.c_.write(this.tx_, 0, n);
-    this.stats.bytesSent += n;
+    this.st_[St.BytesSent] += n;
   }
 
   ack_(p: Peer, type: T, id: number): void {
@@ -256,17 +269,17 @@ export class BrokerCore implements Host {
 
   /** A new session, or null over maxSessions. */
   open_(id: string, clean: boolean): Session | null {
-    if (this.stats.clientsTotal >= this.maxSessions_) return null;
+    if (this.st_[St.ClientsTotal] >= this.maxSessions_) return null;
     const s = new Session(id, clean);
     this.ss_[" " + id] = s;
-    this.stats.clientsTotal++;
+    this.st_[St.ClientsTotal]++;
     return s;
   }
 
   /** Forgets a session and its subscriptions. */
   forget_(s: Session): void {
     for (let i = 0; i < s.filters_.length; i++) this.subs_.remove(s.filters_[i]!, s);
-    if (this.ss_[" " + s.id] == s) { delete this.ss_[" " + s.id]; this.stats.clientsTotal--; }
+    if (this.ss_[" " + s.id] == s) { delete this.ss_[" " + s.id]; this.st_[St.ClientsTotal]--; }
   }
 
   /** A client id for a client that gave none [MQTT-3.1.3-6]. */
@@ -294,7 +307,7 @@ export class BrokerCore implements Host {
     if (retain) {
       m = { tp_: topic, pl_: new Uint8Array(payload), qos_: qos };
       if (!this.ret_.set(m)) {
-        this.stats.retainedDropped++;
+        this.st_[St.RetainedDropped]++;
         this.log_("retained message on " + topic + " not kept: limit of " + this.ret_.count + " messages / " + this.ret_.bytes + " bytes");
       }
     }
@@ -335,16 +348,16 @@ export class BrokerCore implements Host {
     if (!q) {
       if (p && !p.dead_) {
         const n = encodePublish(this.tx_, 0, m.tp_, m.pl_, 0, retain, false, 0);
-        if (n > 0 && p.c_.room() >= n) { this.send_(p, n); this.stats.msgsSent++; s.full_ = 0; return; }
+        if (n > 0 && p.c_.room() >= n) { this.send_(p, n); this.st_[St.MsgsSent]++; s.full_ = 0; return; }
         return this.dropped_(s, "QoS 0, outbound buffer full");
       }
-      this.stats.msgsDropped++; // QoS 0 for a session offline: not kept (counted, not logged)
+      this.st_[St.MsgsDropped]++; // QoS 0 for a session offline: not kept (counted, not logged)
       return;
     }
     if (s.qm_.length >= this.maxQueue_) {
       if (!p || p.dead_) return this.dropped_(s, "queue full (" + this.maxQueue_ + " messages)");
-      this.stats.msgsDropped++;
-      this.stats.slowClients++;
+      this.st_[St.MsgsDropped]++;
+      this.st_[St.SlowClients]++;
       this.drop_(p, "queue full (" + this.maxQueue_ + " messages): client not reading");
       return;
     }
@@ -355,7 +368,7 @@ export class BrokerCore implements Host {
 
   /** A message not delivered to `s`: counted, and logged once until the session takes a message again. */
   private dropped_(s: Session, why: string): void {
-    this.stats.msgsDropped++;
+    this.st_[St.MsgsDropped]++;
     if (s.full_) return;
     s.full_ = 1;
     this.log_("messages to " + s.id + " dropped: " + why);
@@ -375,12 +388,12 @@ export class BrokerCore implements Host {
       const dup = id != 0; // sent on an earlier connection [MQTT-3.3.1-1]
       if (!dup) id = s.nextId_();
       const n = encodePublish(this.tx_, 0, m.tp_, m.pl_, q & 3, (q & 4) != 0, dup, id);
-      if (n < 0) { s.remove_(i--); this.stats.msgsDropped++; continue; }
+      if (n < 0) { s.remove_(i--); this.st_[St.MsgsDropped]++; continue; }
       // room for this PUBLISH and for the acknowledgments the flows in flight still owe the client (send_ ends a
       // connection whose acks do not fit: on Espruino room only comes back at 'drain', after their PUBRECs)
       if (p.c_.room() < n + 4 * (s.fly_ + 1)) break;
       this.send_(p, n);
-      this.stats.msgsSent++;
+      this.st_[St.MsgsSent]++;
       qn[i] = id << Q_ID | SENT << Q_ST | q;
       s.fly_++;
     }
@@ -397,10 +410,10 @@ export class BrokerCore implements Host {
       if (p.dead_) continue;
       if (!p.s_) {
         // CONNECT must come first, and soon: a silent socket is closed
-        if (now - p.last_ >= ct) { this.stats.connectTimeouts++; this.drop_(p, "no CONNECT within " + ct + " ms"); }
+        if (now - p.last_ >= ct) { this.st_[St.ConnectTimeouts]++; this.drop_(p, "no CONNECT within " + ct + " ms"); }
       } else if (p.ka_ && now - p.last_ >= p.ka_ * 1.5) {
         // nothing within one and a half keepalive periods: the client is gone, its will goes out [MQTT-3.1.2-24]
-        this.stats.keepaliveTimeouts++;
+        this.st_[St.KeepaliveTimeouts]++;
         this.drop_(p, "keepalive timeout");
       }
     }

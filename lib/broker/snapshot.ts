@@ -7,7 +7,7 @@
  */
 import type { Broker } from "./broker";
 import { Session } from "./session";
-import { Msg, Snapshot, SnapshotMsg, SnapshotSession } from "./types";
+import { Msg, Snapshot, SnapshotMsg, SnapshotSession, St } from "./types";
 
 function out(m: Msg, qos: number, retain: boolean): SnapshotMsg {
   const p: number[] = [];
@@ -34,7 +34,7 @@ export function takeSnapshot(b: Broker): Snapshot {
 
 export function restoreSnapshot(b: Broker, snap: Snapshot): void {
   for (let i = 0; i < snap.retained.length; i++) {
-    if (!b.ret_.set(back(snap.retained[i]!))) b.stats.retainedDropped++;
+    if (!b.ret_.set(back(snap.retained[i]!))) b.st_[St.RetainedDropped]++;
   }
   for (let i = 0; i < snap.sessions.length; i++) {
     const d = snap.sessions[i]!;

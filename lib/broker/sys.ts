@@ -19,7 +19,7 @@ const NAMES: string[] = [
 ];
 
 export function publishSys(b: Broker, now: number): void {
-  const st = b.stats as unknown as { [k: string]: number };
+  const st = b.stats as unknown as { [k: string]: number }; // (one snapshot for the round)
   for (let i = 0; i < NAMES.length; i += 2) one(b, NAMES[i]!, "" + st[NAMES[i + 1]!]);
   one(b, "uptime", Math.floor((now - b.started) / 1000) + " seconds");
   one(b, "retained messages/count", "" + b.ret_.count);

@@ -9,6 +9,7 @@ import { encodeConnack } from "../../mqtt/connect";
 import { Packet } from "../../mqtt/types";
 import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
+import { St } from "../types";
 
 export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   if (p.s_) return b.bad_(p, Err.Protocol, 1); // [MQTT-3.1.0-2]
@@ -25,7 +26,7 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   const willTopic = pk.will ? b.text_(pk.willTopic) : "";
   if (!code && a && pk.will && !a.canWrite(id, user, willTopic)) code = 5;
   if (code) {
-    b.stats.refusedAuth++;
+    b.st_[St.RefusedAuth]++;
     return b.refuse_(p, code, (code == 4 ? "bad user name or password: " : "not authorized: ") + id + (user ? " user " + user : ""));
   }
   let s = b.session(id);
@@ -37,12 +38,12 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     old.bye_ = 1; // (published here, not again when its down_ comes)
     old.s_ = null;
     s!.detach_();
-    b.stats.clientsConnected--;
+    b.st_[St.ClientsConnected]--;
     b.drop_(old, "taken over by a new connection");
     if (w) b.incoming_(w.tp_, w.pl_, w.qos_, !!w.rt_, null);
   }
-  if (b.stats.clientsConnected >= b.maxClients_) {
-    b.stats.refusedClients++;
+  if (b.st_[St.ClientsConnected] >= b.maxClients_) {
+    b.st_[St.RefusedClients]++;
     return b.refuse_(p, 3, "limit of " + b.maxClients_ + " clients reached: " + id);
   }
   // [MQTT-3.1.2-6]: a clean session asked for, or the one taken over was clean (it ended with its connection)
@@ -51,7 +52,7 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   if (!s) {
     const n = b.open_(id, pk.clean);
     if (!n) {
-      b.stats.refusedClients++;
+      b.st_[St.RefusedClients]++;
       return b.refuse_(p, 3, "limit of " + b.maxSessions_ + " sessions reached: " + id);
     }
     s = n;
@@ -63,9 +64,9 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   if (pk.will) s.will_ = { tp_: willTopic, pl_: new Uint8Array(pk.willPayload), qos_: pk.willQos, rt_: pk.willRetain };
   p.s_ = s;
   p.ka_ = pk.keepalive * 1000;
-  const st = b.stats;
-  st.connects++;
-  if (++st.clientsConnected > st.clientsMaximum) st.clientsMaximum = st.clientsConnected;
+  const st = b.st_;
+  st[St.Connects]++;
+  if (++st[St.ClientsConnected] > st[St.ClientsMaximum]) st[St.ClientsMaximum] = st[St.ClientsConnected];
   b.send_(p, encodeConnack(b.tx_, 0, present, 0));
   b.log_("connect " + id + (user ? " user " + user : "") + (pk.clean ? "" : " persistent") + (present ? " (session resumed)" : ""));
   if (present) b.resume_(s);

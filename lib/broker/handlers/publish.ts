@@ -6,16 +6,17 @@
 import { Packet, T } from "../../mqtt/types";
 import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
+import { St } from "../types";
 
 export function onPublish(b: Broker, p: Peer, pk: Packet): void {
   const s = p.s_!;
   const q = pk.qos;
-  b.stats.msgsReceived++;
+  b.st_[St.MsgsReceived]++;
   if (q == 2) {
     const rx = s.rx_ || (s.rx_ = []);
     if (rx.indexOf(pk.id) >= 0) return b.ack_(p, T.PUBREC, pk.id); // a resend: delivered already
     if (rx.length >= b.maxInbound_) {
-      b.stats.protocolErrors++;
+      b.st_[St.ProtocolErrors]++;
       return b.drop_(p, "more than " + b.maxInbound_ + " QoS 2 messages awaiting PUBREL");
     }
     rx.push(pk.id);
@@ -23,7 +24,7 @@ export function onPublish(b: Broker, p: Peer, pk: Packet): void {
   const topic = b.text_(pk.topic);
   const a = b.o.auth;
   if (a && !a.canWrite(s.id, s.user_ || null, topic)) {
-    b.stats.publishDenied++;
+    b.st_[St.PublishDenied]++;
     b.log_("publish denied: " + s.id + " on " + topic);
   } else {
     b.incoming_(topic, pk.payload, q, pk.retain, s);

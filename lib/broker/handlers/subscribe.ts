@@ -9,7 +9,7 @@ import { Packet } from "../../mqtt/types";
 import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { Session } from "../session";
-import { Msg } from "../types";
+import { Msg, St } from "../types";
 
 export function onSubscribe(b: Broker, p: Peer, pk: Packet): void {
   const s = p.s_!;
@@ -46,7 +46,7 @@ function grant(b: Broker, s: Session, f: string, q: number): number {
 }
 
 function deny(b: Broker, s: Session, f: string, why: string): number {
-  b.stats.subscribeDenied++;
+  b.st_[St.SubscribeDenied]++;
   b.log_("subscribe refused: " + s.id + " to " + f + " (" + why + ")");
   return 0x80;
 }
