@@ -111,7 +111,7 @@ function world(): World {
   pumpGood(goods);
   for (const g of goods) expect(g.connack, g.id).toBe(0);
   for (const s of subs) expect(s.subacks, s.id).toEqual([s.filters.map((f) => f[1])]);
-  return { env, b, pubs, subs, goods, sent: [], seq: 0, base: { subs: b.subs_.size, nodes: b.subs_.nodes } };
+  return { env, b, pubs, subs, goods, sent: [], seq: 0, base: { subs: b.subs_.size, nodes: b.subNodes } };
 }
 
 /** The next well-behaved message: the two publishers in turn, QoS 1 and 2 in turn. */
@@ -230,7 +230,7 @@ async function clear(w: World, left: string[]): Promise<void> {
   expect(ids.sort()).toEqual(w.goods.map((g) => g.id).sort());
   expect(w.b.peers_.length).toBe(w.goods.length);
   expect(w.b.stats.clientsTotal).toBe(w.goods.length);
-  expect({ subs: w.b.subs_.size, nodes: w.b.subs_.nodes }).toEqual(w.base);
+  expect({ subs: w.b.subs_.size, nodes: w.b.subNodes }).toEqual(w.base);
 }
 
 const totals: Partial<Record<keyof Stats | "conns" | "bytes" | "good", number>> = {};

@@ -6,6 +6,7 @@
  * checks walk the topic or filter with indexOf and make no strings.
  */
 import { Auth } from "./types";
+import { sharedFilterAt } from "./share";
 
 export interface AclRule {
   /** The user the rule is for; absent: every client, like Mosquitto's `pattern` lines. */
@@ -259,8 +260,10 @@ export class Acl implements Auth {
   }
 
   /** The filter must be covered by a read rule, and overlap no deny rule. */
+  /** A shared subscription is checked by its filter, without `$share/{ShareName}/` (lib/broker/share.ts). */
   canSubscribe(clientId: string, username: string | null, filter: string): boolean {
-    return this.check_(clientId, username, filter, READ, true);
+    const at = sharedFilterAt(filter);
+    return this.check_(clientId, username, at > 0 ? filter.substring(at) : filter, READ, true);
   }
 
   canRead(clientId: string, username: string | null, topic: string): boolean {

@@ -16,18 +16,27 @@ import { Clock } from "../hal/net";
 import { BrokerCore } from "./core";
 import { SubIndex } from "./match";
 import { Session } from "./session";
+import { Group, SharedSubs } from "./share";
 import { publishSys } from "./sys";
 import { restoreSnapshot, takeSnapshot } from "./snapshot";
 import { BrokerOptions, Snapshot } from "./types";
 
 export class Broker extends BrokerCore {
-  /** The trie (its `nodes` count is memory in use). */
-  declare readonly subs_: SubIndex<Session>;
+  /** The subscription table: shared subscriptions (share.ts) over tries. */
+  declare readonly subs_: SharedSubs;
   private sysAt_ = 0;
 
-  /** As BrokerCore, with the trie for subscriptions (SubIndex: matching does not slow down with their number). */
+  /**
+   * As BrokerCore, with tries for subscriptions (SubIndex: matching does not slow down with their number), and
+   * shared subscriptions `$share/{ShareName}/{filter}` for every client (lib/broker/share.ts).
+   */
   constructor(o: BrokerOptions, clock: Clock) {
-    super(o, clock, new SubIndex<Session>());
+    super(o, clock, new SharedSubs(new SubIndex<Session>(), new SubIndex<Group>()));
+  }
+
+  /** Trie nodes in use (ordinary and shared subscriptions): 0 when there are none. */
+  get subNodes(): number {
+    return (this.subs_.t_ as SubIndex<Session>).nodes + (this.subs_.gt_ as SubIndex<Group>).nodes;
   }
 
   /** Starts the timer: CONNECT and keepalive timeouts, $SYS statistics. */
