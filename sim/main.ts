@@ -152,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
   if (tty) process.stdout.write("\x1b[H\x1b[2J" + view(sim, flags) + "\n");
   if (flags.json != "-") {
     console.log(summaryText(rows));
+    if (sim.shares.length) console.log("shared consumers (readings each): " + sim.shares.join(", "));
     if (sim.faultLog.length) console.log("faults: " + sim.faultLog.join("; "));
     console.log(`run: ${wall.toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${(100 * (cpu.user + cpu.system) / 1e6 / wall).toFixed(0)} %), ` +
       `heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MiB, RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`);

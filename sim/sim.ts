@@ -52,12 +52,12 @@ export interface Fault {
   at: number;
   /** Virtual seconds it lasts (restart, drop, partition, latency, loss, sensor). */
   for: number;
-  kind: "broker-restart" | "wifi-drop" | "partition" | "latency" | "loss" | "sensor-fail" | "reboot";
-  /** Node index (all but broker-restart). */
+  kind: "broker-restart" | "wifi-drop" | "partition" | "latency" | "loss" | "sensor-fail" | "reboot" | "consumer-drop";
+  /** Node index (all but broker-restart), or for consumer-drop the shared consumer's. */
   node?: number;
 }
 
-export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: number) => Fault[] } } = {
+export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: number) => Fault[]; shared?: number } } = {
   default: { about: "a broker restart at 30 s (down 15 s)", faults: () => [{ at: 30, for: 15, kind: "broker-restart" }] },
   calm: { about: "no faults", faults: () => [] },
   "broker-restart": { about: "the broker restarts at 20 s and 60 s (down 10 s each)",
@@ -70,6 +70,8 @@ export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: numbe
     faults: () => [{ at: 10, for: 40, kind: "loss", node: 0 }] },
   "sensor-fail": { about: "node 2's I2C bus (its SHT3x) sticks for 30 s at 20 s", faults: (n) => [{ at: 20, for: 30, kind: "sensor-fail", node: Math.min(1, n - 1) }] },
   reboot: { about: "node 5 reboots at 30 s", faults: (n) => [{ at: 30, for: 0, kind: "reboot", node: Math.min(4, n - 1) }] },
+  shared: { about: "3 consumers share the readings ($share/sim/site/+/state, QoS 1); consumer 3 leaves for 20 s at 20 s",
+    faults: () => [{ at: 20, for: 20, kind: "consumer-drop", node: 2 }], shared: 3 },
   all: { about: "every fault above, one after another",
     faults: (n) => [
       { at: 15, for: 10, kind: "broker-restart" }, { at: 30, for: 20, kind: "wifi-drop", node: 0 },
@@ -155,6 +157,9 @@ export class Simulation {
   /** The broker's MQTT-over-WebSocket port (with `web`), for the dashboard. */
   wsPort = 0;
   private consumer: mqtt.MqttClient | null = null;
+  /** The shared-subscription consumers (scenario `shared`), and the readings each received. */
+  private sharers: (mqtt.MqttClient | null)[] = [];
+  readonly shares: number[] = [];
   private dir = "";
   private timers: NodeJS.Timeout[] = [];
   private readonly o: SimOptions;
@@ -187,7 +192,14 @@ export class Simulation {
     this.consumer = await mqtt.connectAsync(this.brokerUrl, { clientId: "sim-consumer-" + process.pid, clean: false, reconnectPeriod: 200 });
     this.consumer.on("message", (topic, payload) => this.arrived(topic, payload.toString()));
     this.consumer.on("error", () => undefined);
-    await this.consumer.subscribeAsync([PREFIX + "/+/state", PREFIX + "/+/status", PREFIX + "/+/diag"], { qos: 1 });
+    const shared = SCENARIOS[o.scenario]!.shared ?? 0;
+    // with shared consumers, the readings go to them, one consumer each [MQTT 5.0 §4.8.2], and availability and
+    // diagnostics to this one
+    await this.consumer.subscribeAsync((shared ? [] : [PREFIX + "/+/state"]).concat([PREFIX + "/+/status", PREFIX + "/+/diag"]), { qos: 1 });
+    for (let k = 0; k < shared; k++) {
+      this.shares.push(0);
+      this.sharers.push(await this.sharer(k));
+    }
     // one bundle per sensor set
     const codes: string[] = [];
     for (let k = 0; k < Math.min(o.nodes, KINDS.length); k++) {
@@ -205,6 +217,15 @@ export class Simulation {
     // boots spread over the first virtual seconds, as boards powered on one after another
     for (const n of this.nodes) this.at(n.i * 200, () => this.boot(n));
     for (const f of SCENARIOS[o.scenario]!.faults(o.nodes)) this.schedule(f);
+  }
+
+  /** Shared consumer `k`: a persistent session in the group "sim", so what is in flight to it when it leaves is not lost. */
+  private async sharer(k: number): Promise<mqtt.MqttClient> {
+    const c = await mqtt.connectAsync(this.brokerUrl, { clientId: "sim-share-" + process.pid + "-" + (k + 1), clean: false, reconnectPeriod: 200 });
+    c.on("message", (topic, payload) => { if (!this.stopped) this.shares[k]!++; this.arrived(topic, payload.toString()); });
+    c.on("error", () => undefined);
+    await c.subscribeAsync("$share/sim/" + PREFIX + "/+/state", { qos: 1 });
+    return c;
   }
 
   private async startBroker(): Promise<void> {
@@ -351,6 +372,14 @@ export class Simulation {
         say(n.stats.name + "'s sensor bus sticks for " + f.for + " s");
         n.i2c.stuck = true;
         this.at(f.for * 1000, () => { n.i2c.stuck = false; say(n.stats.name + "'s sensor bus is free"); });
+      } else if (f.kind == "consumer-drop" && this.sharers[f.node ?? 0]) {
+        const k = f.node ?? 0;
+        say("shared consumer " + (k + 1) + " leaves for " + f.for + " s");
+        const c = this.sharers[k]!;
+        this.sharers[k] = null;
+        void c.endAsync(true).then(() => this.at(f.for * 1000, () => {
+          void this.sharer(k).then((c2) => { this.sharers[k] = c2; say("shared consumer " + (k + 1) + " is back"); });
+        }));
       } else if (n && f.kind == "reboot") {
         say(n.stats.name + " reboots");
         n.stats.restarts++;
@@ -373,6 +402,7 @@ export class Simulation {
     for (const n of this.nodes) n.dev?.stop();
     const s = this.summary();
     await this.consumer?.endAsync().catch(() => undefined);
+    await Promise.all(this.sharers.map((c) => c?.endAsync().catch(() => undefined)));
     this.emit({ type: "summary", nodes: s }); // the last event
     await this.running?.stop().catch(() => undefined);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });

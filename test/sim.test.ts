@@ -81,6 +81,19 @@ describe("npm run sim: scenarios and their delivery figures", () => {
     expect(c.events.filter((e) => e.type == "line" && e.node == "node5" && /^boot esp32 node node5 /.test(String(e.line))).length).toBe(2);
   }, 90_000);
 
+  test("shared: 3 consumers on $share/sim/site/+/state split the readings, none lost or twice; one that leaves gets fewer, the others take its turns (issue 9 req 6)", async () => {
+    const { rows, sim } = await run("shared", 60, 3);
+    expect(sim.faultLog.map((l) => l.replace(/^t=\d+s /, ""))).toEqual(["shared consumer 3 leaves for 20 s", "shared consumer 3 is back"]);
+    for (const r of rows) expect(r, r.name).toMatchObject({ lost: 0, duplicated: 0 });
+    const received = rows.reduce((a, r) => a + r.received, 0);
+    expect(received).toBeGreaterThanOrEqual(30);
+    expect(sim.shares.reduce((a, n) => a + n, 0)).toBe(received); // each reading reached exactly one consumer
+    const [a, b, c] = sim.shares as [number, number, number];
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(2); // in turn
+    expect(c).toBeGreaterThan(0);
+    expect(c).toBeLessThan(a - 2); // away for a third of the run
+  }, 60_000);
+
   test("the same seed gives the same readings; another seed other readings", async () => {
     const readings = async (seed: number): Promise<string[]> => {
       const { events } = await run("reboot", 16, 2, seed); // (no fault within 16 s)
