@@ -132,7 +132,7 @@ describe("npm run sim: the command line", () => {
     const list = spawnSync(tsx, [path.join(ROOT, "sim/main.ts"), "--scenario", "list"], { encoding: "utf8", timeout: 20_000 });
     expect(list.status).toBe(0);
     expect(list.stdout.split("\n").filter((l) => l).map((l) => l.split(/\s+/)[0])).toEqual(
-      ["default", "calm", "broker-restart", "wifi-drop", "partition", "latency", "loss", "sensor-fail", "reboot", "all"]);
+      ["default", "calm", "broker-restart", "wifi-drop", "partition", "latency", "loss", "sensor-fail", "reboot", "shared", "all"]);
   }, 60_000);
 });
 
