@@ -13,7 +13,10 @@ export const enum Err {
   // ---- general ----
   /** A caller buffer, queue, table or window is full. Nothing was written or queued. */
   NoMemory = -1,
-  /** The peer broke the protocol (unexpected packet, bad state). The connection must close. */
+  /**
+   * The peer broke the protocol (unexpected packet, bad state). The connection must close. MQTT 5 codec: a
+   * property included twice that may not repeat (§2.2.2.2), No Local on a shared subscription [MQTT-3.8.3-4].
+   */
   Protocol = -2,
   /** Something did not answer in time (keepalive, connect, sensor conversion). */
   Timeout = -3,
@@ -29,13 +32,17 @@ export const enum Err {
   NoDevice = -11,
   /** A CRC or checksum did not match. */
   Checksum = -12,
-  /** A reading outside the chip's physical range: rejected, never reported. */
+  /**
+   * A reading outside the chip's physical range: rejected, never reported. MQTT 5 codec: a property value the
+   * spec does not allow (Payload Format Indicator 2, Receive Maximum 0, Topic Alias 0 [MQTT-3.3.2-8], ...) or
+   * Retain Handling 3, a Protocol Error (lib/mqtt5/props.ts).
+   */
   Range = -13,
 
   // ---- MQTT codec: malformed packets (each maps to a spec rule, see lib/mqtt/*.ts) ----
   /** Packet larger than the configured maximum (before buffering), or a field over its size limit. */
   TooLarge = -20,
-  /** Remaining length longer than 4 bytes [MQTT-2.2.3]. */
+  /** Remaining length longer than 4 bytes [MQTT-2.2.3]; at MQTT 5, any Variable Byte Integer over 4 bytes (§1.5.5). */
   RemainingLength = -21,
   /** Reserved packet type 0 or 15, or a type this side never receives [MQTT-2.2.1]. */
   PacketType = -22,
@@ -47,7 +54,11 @@ export const enum Err {
   ProtocolName = -25,
   /** Protocol level other than 4: answer with CONNACK code 1 [MQTT-3.1.2-2]. */
   ProtocolLevel = -26,
-  /** Reserved CONNECT flag set [MQTT-3.1.2-3], or reserved CONNACK bits [MQTT-3.2.2-1]. */
+  /**
+   * Reserved CONNECT flag set [MQTT-3.1.2-3], or reserved CONNACK bits [MQTT-3.2.2-1]. MQTT 5: reserved
+   * Subscription Options bits [MQTT-3.8.3-5]; an unknown property identifier or one not valid for the packet
+   * (§2.2.2.2, a Malformed Packet).
+   */
   ReservedFlag = -27,
   /** Will QoS/retain set without the will flag, or will QoS 3 [MQTT-3.1.2-11] .. [MQTT-3.1.2-15]. */
   WillFlags = -28,
@@ -67,7 +78,7 @@ export const enum Err {
   NoFilters = -35,
   /** The remaining length does not match the fields: truncated or trailing bytes [MQTT-2.2.3]. */
   Length = -36,
-  /** A SUBACK return code other than 0, 1, 2, 0x80 [MQTT-3.9.3-2]; a CONNACK code over 5. */
+  /** A SUBACK return code other than 0, 1, 2, 0x80 [MQTT-3.9.3-2]; a CONNACK code over 5; at MQTT 5, a reason code the packet may not carry (Table 2-6). */
   ReturnCode = -37,
   /** DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]. */
   DupQos0 = -38,

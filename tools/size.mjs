@@ -116,8 +116,40 @@ async function main() {
       rows.map(([f, n]) => [f, num(n), (100 * n / total).toFixed(1) + " %"]), ["l", "r", "r"]));
   }
   await printCore();
+  await printCodecs();
   await printModules();
   await printDrivers();
+}
+
+/**
+ * The codecs alone, every encoder and parser of each level, as modules exporting them: lib/mqtt (3.1.1) and
+ * lib/mqtt5 (level 5, which imports the 3.1.1 field reader and writer, topic rules, the empty-packet parser and
+ * the level-4 CONNECT parser; the Decoder is in neither). Not device bundles: a figure to set beside each other.
+ */
+const CODEC_ENTRIES = [
+  ["MQTT 3.1.1 codec (lib/mqtt encoders + parsers)", 'export * from "./lib/mqtt/encode";\nexport * from "./lib/mqtt/parsers";\n'],
+  ["MQTT 5 codec (lib/mqtt5 encoders + parsers)", 'export * from "./lib/mqtt5/encode";\nexport * from "./lib/mqtt5/parsers";\n' +
+    'export { reasonName, reasonForErr } from "./lib/mqtt5/reason";\n'],
+];
+
+export async function codecSizes() {
+  const rows = [];
+  for (const [name, contents] of CODEC_ENTRIES) {
+    const r = await esbuild.build({
+      ...esbuildOptions(),
+      stdin: { contents, resolveDir: ROOT, loader: "ts", sourcefile: name },
+      format: "cjs",
+      write: false,
+    });
+    const code = r.outputFiles[0].text;
+    rows.push([name, Buffer.byteLength(code), await terserBytes(code)]);
+  }
+  return rows;
+}
+
+async function printCodecs() {
+  const rows = await codecSizes();
+  console.log("\n" + table(["codec", "esbuild", "terser -c -m"], rows.map(([n, e, t]) => [n, num(e), num(t)]), ["l", "r", "r"]));
 }
 
 /**
