@@ -340,6 +340,9 @@ export function esbuildOptions(mangleCache) {
     supported: { ...Object.fromEntries([...UNSUPPORTED, "unicode-escapes"].map((k) => [k, false])), "nullish-coalescing": true },
     mangleProps: /_$/,
     mangleQuoted: true,
+    // MQTT 5 stays out of the device bundles: the broker's level-5 paths are behind `!globalThis.NO_MQTT5`
+    // (lib/broker/v5.ts), which this turns into `false`, so they and what only they import drop out
+    define: { "globalThis.NO_MQTT5": "true" },
     ...(mangleCache ? { mangleCache: { ...mangleCache } } : {}),
     logLevel: "silent",
     tsconfig: path.join(ROOT, "tsconfig.json"),

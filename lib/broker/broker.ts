@@ -45,10 +45,21 @@ export class Broker extends BrokerCore {
     this.sysAt_ = this.started;
   }
 
-  /** BrokerCore's tick, then $SYS/broker/... every `sysInterval` ms (default 10,000; 0: never). */
+  /**
+   * BrokerCore's tick; then level-5 sessions past their Session Expiry Interval are forgotten, and
+   * $SYS/broker/... goes out every `sysInterval` ms (default 10,000; 0: never).
+   */
   override tick(): void {
     super.tick();
     const now = this.clock.now();
+    // MQTT 5: a detached session whose Session Expiry Interval has passed is forgotten (v5.ts)
+    for (const k in this.ss_) {
+      const s = this.ss_[k]!;
+      if (s.exAt5 !== undefined && !s.peer_ && now >= s.exAt5) {
+        this.log_("session " + s.id + " expired");
+        this.forget_(s);
+      }
+    }
     const si = this.o.sysInterval ?? 10000;
     if (si && now - this.sysAt_ >= si) { this.sysAt_ = now; publishSys(this, now); }
   }

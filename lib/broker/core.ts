@@ -27,6 +27,8 @@ import { Host, Peer } from "./peer";
 import { Retained } from "./retain";
 import { Q_ID, Q_ST, QUEUED, REL, SENT, Session } from "./session";
 import { BrokerOptions, Msg, St, Stats } from "./types";
+import { AS_PUBLISHED, Extras, NO_LOCAL, detached5, willExtras, disconnect5, expired, levelParsers, publish5, refuse5 } from "./v5";
+import { reasonForErr } from "../mqtt5/reason";
 
 /** An empty view, for packet fields no longer valid. */
 const NONE = new Uint8Array(0);
@@ -77,12 +79,23 @@ export class BrokerCore implements Host {
   private ids_ = 0; // assigned client ids
   private tm_: unknown = 0;
   private readonly visit_ = (s: Session, q: number): void => {
+    if (!globalThis.NO_MQTT5 && q > 3) {
+      // a level-5 subscription's options (v5.ts): No Local [MQTT-3.8.3-3], Retain As Published [MQTT-3.3.1-12]
+      if (q & NO_LOCAL && s == this.from5) return;
+      if (q & AS_PUBLISHED) s.rap5 = this.mark_;
+      q &= 3;
+    }
     if (s.mark_ != this.mark_) { s.mark_ = this.mark_; s.best_ = q; this.hit_[this.nHit_++] = s; }
     else if (q > s.best_) s.best_ = q;
   };
   private readonly tick_ = (): void => this.tick();
   /** The connection being decoded: one decoder callback and one packet record serve every connection. */
-  private cur_: Peer | null = null;
+  cur_: Peer | null = null;
+  /** MQTT 5 (v5.ts): the session a message being routed came from (No Local), and its PUBLISH's properties. */
+  from5?: Session | null;
+  x5?: Extras | null;
+  /** MQTT 5: per-filter scratch of SUBSCRIBE (retained messages to skip) and UNSUBSCRIBE (reason codes). */
+  s5?: number[];
   // the spec every connection's decoder shares (DecoderSpec, through Host): largest packet, parsers, callback,
   // packet record
   readonly max: number;
@@ -116,6 +129,8 @@ export class BrokerCore implements Host {
     this.ret_ = new Retained(o.maxRetained || 256, o.maxRetainedBytes || 65536);
     this.tx_ = new Uint8Array(this.maxPacket_ + 4);
     this.text_ = o.text || utf8Text;
+    // levels 4 and 5 (v5.ts), except in the device build
+    if (!globalThis.NO_MQTT5) (this as { parsers_: unknown }).parsers_ = levelParsers(this);
   }
 
   /** The host's callback for new connections (an `Accept`). */
@@ -154,7 +169,11 @@ export class BrokerCore implements Host {
     if (this.tm_) this.clock.cancel(this.tm_);
     this.tm_ = 0;
     const ps = this.peers_.slice();
-    for (let i = 0; i < ps.length; i++) { ps[i]!.bye_ = 1; this.drop_(ps[i]!, "broker shutting down"); }
+    for (let i = 0; i < ps.length; i++) {
+      ps[i]!.bye_ = 1;
+      if (!globalThis.NO_MQTT5) ps[i]!.rc5 = 0x8b; // (Server shutting down, to a level-5 client)
+      this.drop_(ps[i]!, "broker shutting down");
+    }
   }
 
   /** Publishes from inside the broker (bridge, tools) as a client with every right would; returns Err.Ok or Err.TooLarge. */
@@ -219,16 +238,22 @@ export class BrokerCore implements Host {
     p.s_ = null;
     const will = p.bye_ ? null : s.will_;
     s.detach_();
+    if (!globalThis.NO_MQTT5 && p.v5) detached5(this, s);
     this.st_[St.ClientsConnected]--;
     this.log_("disconnect " + s.id + (p.why_ ? " (" + p.why_ + ")" : p.bye_ ? "" : " (connection lost)"));
     if (s.clean) this.forget_(s); // [MQTT-3.1.2-6]
     // the will: published when the connection ends without DISCONNECT [MQTT-3.1.2-8], with its QoS and retain
-    if (will) this.incoming_(will.tp_, will.pl_, will.qos_, !!will.rt_, null);
+    if (will) {
+      if (!globalThis.NO_MQTT5) this.x5 = willExtras(this, will);
+      this.incoming_(will.tp_, will.pl_, will.qos_, !!will.rt_, null);
+      if (!globalThis.NO_MQTT5) this.x5 = null;
+    }
   }
 
   /** Closes a connection for a protocol error [MQTT-4.8.0-1]; a CONNECT at another level gets CONNACK 1 first [MQTT-3.1.2-2]. */
   bad_(p: Peer, e: number, type: number): void {
     if (e == Err.ProtocolLevel && type == T.CONNECT && !p.s_) return this.refuse_(p, 1, "unacceptable protocol level");
+    if (!globalThis.NO_MQTT5 && p.v5 && p.s_) p.rc5 = reasonForErr(e);
     if (e == Err.TooLarge) this.st_[St.Oversize]++;
     else this.st_[St.ProtocolErrors]++;
     this.drop_(p, "protocol error " + e + " in packet type " + type);
@@ -239,12 +264,14 @@ export class BrokerCore implements Host {
     if (p.dead_) return;
     p.why_ = why;
     if (!p.s_) this.log_("closed " + why);
+    if (!globalThis.NO_MQTT5 && p.v5) disconnect5(this, p);
     p.close_();
   }
 
   /** CONNACK with a refusal code, then close [MQTT-3.2.2-5]. */
   refuse_(p: Peer, code: number, why: string): void {
-    this.send_(p, encodeConnack(this.tx_, 0, false, code));
+    if (!globalThis.NO_MQTT5 && p.v5) refuse5(this, p, code);
+    else this.send_(p, encodeConnack(this.tx_, 0, false, code));
     this.log_("refused (" + code + ") " + why);
     this.drop_(p, why);
   }
@@ -306,6 +333,7 @@ export class BrokerCore implements Host {
     let m: Msg | null = null;
     if (retain) {
       m = { tp_: topic, pl_: new Uint8Array(payload), qos_: qos };
+      if (!globalThis.NO_MQTT5 && this.x5) { m.pr5 = this.x5.pr5; m.ex5 = this.x5.ex5; }
       if (!this.ret_.set(m)) {
         this.st_[St.RetainedDropped]++;
         this.log_("retained message on " + topic + " not kept: limit of " + this.ret_.count + " messages / " + this.ret_.bytes + " bytes");
@@ -324,7 +352,9 @@ export class BrokerCore implements Host {
   private route_(topic: string, payload: Uint8Array, qos: number, m: Msg | null, from: Session | null): void {
     this.mark_++;
     this.nHit_ = 0;
+    if (!globalThis.NO_MQTT5) this.from5 = from;
     this.subs_.match(topic, this.visit_);
+    if (!globalThis.NO_MQTT5) this.from5 = null;
     const n = this.nHit_;
     const a = this.o.auth;
     const r = !!m;
@@ -332,8 +362,11 @@ export class BrokerCore implements Host {
       const s = this.hit_[i]!;
       this.hit_[i] = null; // so that a session forgotten later is not kept alive by this array
       if (s == from && s.bridge_ || a && !a.canRead(s.id, s.user_ || null, topic)) continue;
-      if (!m) m = { tp_: topic, pl_: new Uint8Array(payload), qos_: qos };
-      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, !!s.bridge_ && r);
+      if (!m) {
+        m = { tp_: topic, pl_: new Uint8Array(payload), qos_: qos };
+        if (!globalThis.NO_MQTT5 && this.x5) { m.pr5 = this.x5.pr5; m.ex5 = this.x5.ex5; }
+      }
+      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, !globalThis.NO_MQTT5 && s.rap5 === this.mark_ ? r : !!s.bridge_ && r);
     }
   }
 
@@ -345,9 +378,12 @@ export class BrokerCore implements Host {
    */
   deliver_(s: Session, m: Msg, q: number, retain: boolean): void {
     const p = s.peer_ as Peer | null;
+    // MQTT 5: a message past its Message Expiry Interval is not delivered (v5.ts)
+    if (!globalThis.NO_MQTT5 && expired(this, m)) { this.st_[St.MsgsDropped]++; return; }
     if (!q) {
       if (p && !p.dead_) {
-        const n = encodePublish(this.tx_, 0, m.tp_, m.pl_, 0, retain, false, 0);
+        const n = !globalThis.NO_MQTT5 && p.v5 ? publish5(this, p, m, 0, retain, false, 0)
+          : encodePublish(this.tx_, 0, m.tp_, m.pl_, 0, retain, false, 0);
         if (n > 0 && p.c_.room() >= n) { this.send_(p, n); this.st_[St.MsgsSent]++; s.full_ = 0; return; }
         return this.dropped_(s, "QoS 0, outbound buffer full");
       }
@@ -379,15 +415,19 @@ export class BrokerCore implements Host {
     const p = s.peer_ as Peer | null;
     if (!p || p.dead_) return;
     const qn = s.qn_;
-    for (let i = 0; i < qn.length && s.fly_ < this.maxInflight_; i++) {
+    // (MQTT 5: and the client's Receive Maximum [MQTT-3.3.4-9])
+    for (let i = 0; i < qn.length && s.fly_ < this.maxInflight_ && (globalThis.NO_MQTT5 || !p.rm5 || s.fly_ < p.rm5); i++) {
       const e = qn[i]!;
       if ((e >> Q_ST & 3) != QUEUED) continue;
       const m = s.qm_[i]!;
       const q = e & 7;
       let id = e >> Q_ID;
       const dup = id != 0; // sent on an earlier connection [MQTT-3.3.1-1]
+      // MQTT 5: expired while it waited (one already sent goes on)
+      if (!globalThis.NO_MQTT5 && !dup && expired(this, m)) { s.remove_(i--); this.st_[St.MsgsDropped]++; continue; }
       if (!dup) id = s.nextId_();
-      const n = encodePublish(this.tx_, 0, m.tp_, m.pl_, q & 3, (q & 4) != 0, dup, id);
+      const n = !globalThis.NO_MQTT5 && p.v5 ? publish5(this, p, m, q & 3, (q & 4) != 0, dup, id)
+        : encodePublish(this.tx_, 0, m.tp_, m.pl_, q & 3, (q & 4) != 0, dup, id);
       if (n < 0) { s.remove_(i--); this.st_[St.MsgsDropped]++; continue; }
       // room for this PUBLISH and for the acknowledgments the flows in flight still owe the client (send_ ends a
       // connection whose acks do not fit: on Espruino room only comes back at 'drain', after their PUBRECs)
@@ -414,6 +454,7 @@ export class BrokerCore implements Host {
       } else if (p.ka_ && now - p.last_ >= p.ka_ * 1.5) {
         // nothing within one and a half keepalive periods: the client is gone, its will goes out [MQTT-3.1.2-24]
         this.st_[St.KeepaliveTimeouts]++;
+        if (!globalThis.NO_MQTT5) p.rc5 = 0x8d; // (Keep Alive timeout, to a level-5 client)
         this.drop_(p, "keepalive timeout");
       }
     }

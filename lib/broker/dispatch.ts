@@ -13,6 +13,8 @@ import { onSubscribe } from "./handlers/subscribe";
 import { onUnsubscribe } from "./handlers/unsubscribe";
 import { onPingreq } from "./handlers/ping";
 import { onDisconnect } from "./handlers/disconnect";
+import { close5, onDisconnect5 } from "./v5";
+import { Packet5 } from "../mqtt5/types";
 
 export function dispatch(b: Broker, p: Peer, pk: Packet): void {
   const t = pk.type;
@@ -26,5 +28,11 @@ export function dispatch(b: Broker, p: Peer, pk: Packet): void {
   if (t == T.SUBSCRIBE) return onSubscribe(b, p, pk);
   if (t == T.UNSUBSCRIBE) return onUnsubscribe(b, p, pk);
   if (t == T.PINGREQ) return onPingreq(b, p);
+  if (!globalThis.NO_MQTT5 && p.v5) {
+    // MQTT 5 (v5.ts): DISCONNECT with a reason code and maybe a new Session Expiry Interval; AUTH without an
+    // Authentication Method at CONNECT is a Protocol Error (§4.12: no enhanced authentication here)
+    if (t == T.DISCONNECT) return onDisconnect5(b, p, pk as Packet5);
+    return close5(b, p, 0x82, "AUTH without enhanced authentication");
+  }
   onDisconnect(b, p);
 }

@@ -36,6 +36,13 @@ export class Peer extends Decoder implements Link, Attached {
   bridge_?: number;
   /** Why the broker closed it (for the log), if it did. */
   why_?: string;
+  // MQTT 5 (lib/broker/v5.ts), set only on a level-5 connection: level 5; the client's Receive Maximum and
+  // Maximum Packet Size (0: none); its topic aliases; the reason code of the broker's DISCONNECT
+  v5?: number;
+  rm5?: number;
+  mp5?: number;
+  ta5?: string[];
+  rc5?: number;
 
   constructor(host: Host, readonly c_: Conn, now: number) {
     super(host.max, host.parsers_, host.onPacket_, true, host);

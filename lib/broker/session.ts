@@ -51,6 +51,12 @@ export class Session {
   mark_?: number;
   best_!: number; // (set with mark_, before it is read)
 
+  /** MQTT 5 (lib/broker/v5.ts): Session Expiry Interval, s, and when a detached session expires (ms). */
+  sx5?: number;
+  exAt5?: number;
+  /** MQTT 5 routing scratch: the message number for which a matching subscription had Retain As Published. */
+  rap5?: number;
+
   /** Clean session (1) or not (0). */
   clean: number;
 

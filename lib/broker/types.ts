@@ -3,6 +3,7 @@
  * the persistence snapshot. Platform-neutral (lib/ sees only lib/hal/): the Node host (sim/broker/) and the
  * Espruino host (boards/) supply connections, clock, password checking and storage.
  */
+import type { MsgProps } from "./v5";
 
 /**
  * One application message as the broker holds it: immutable once made, shared by every queue it sits in. Its
@@ -21,6 +22,19 @@ export interface Msg {
    * one's flag is in its session's queue): on Espruino the field would cost each message variables.
    */
   rt_?: boolean;
+  /** MQTT 5 (lib/broker/v5.ts): properties passed on to level-5 subscribers. */
+  pr5?: MsgProps;
+  /** MQTT 5: when the message expires (broker clock, ms); a will's: its Message Expiry Interval, s. */
+  ex5?: number;
+}
+
+declare global {
+  /**
+   * Defined as true by the device build (tools/build.mjs), so that MQTT 5 (lib/broker/v5.ts) drops out of the
+   * device bundles; undefined on Node, where every broker speaks levels 4 and 5. Read only as
+   * `!globalThis.NO_MQTT5`, where the define turns it into a constant.
+   */
+  var NO_MQTT5: boolean | undefined;
 }
 
 /**

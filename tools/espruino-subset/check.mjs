@@ -44,6 +44,10 @@ export function checkProgram(ast, opts = {}) {
   walk.fullAncestor(ast, (node, _st, anc) => {
     const check = NODE_CHECKS[node.type];
     if (check) check(cx, node, anc[anc.length - 2], anc);
+    // `globalThis.NO_MQTT5` is the build's switch, not a global lib/ reads: the device build defines it as true
+    // (tools/build.mjs), so no bundle contains it; on Node it is undefined (lib/broker/v5.ts)
+    if (node.type === "MemberExpression" && !node.computed && node.property.name === "NO_MQTT5" &&
+      node.object.type === "Identifier" && node.object.name === "globalThis") cx.reported.add(node.object);
   });
   checkNames(cx);
   checkGlobals(cx);

@@ -8,6 +8,7 @@ import { Packet, T } from "../../mqtt/types";
 import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { Q_ST, REL, SENT } from "../session";
+import { Packet5 } from "../../mqtt5/types";
 
 export function onPuback(b: Broker, p: Peer, pk: Packet): void {
   done(b, p, pk.id, SENT, 1);
@@ -19,6 +20,8 @@ export function onPubcomp(b: Broker, p: Peer, pk: Packet): void {
 
 export function onPubrec(b: Broker, p: Peer, pk: Packet): void {
   const s = p.s_!;
+  // MQTT 5: a PUBREC with a failure reason code ends the flow: no PUBREL [MQTT-4.3.3-4... §3.5.2.1]
+  if (!globalThis.NO_MQTT5 && p.v5 && (pk as Packet5).code >= 0x80) return done(b, p, pk.id, SENT, 2);
   const i = s.find_(pk.id, SENT);
   if (i >= 0 && (s.qn_[i]! & 3) == 2) s.qn_[i] = s.qn_[i]! & ~(3 << Q_ST) | REL << Q_ST;
   b.ack_(p, T.PUBREL, pk.id);

@@ -10,13 +10,17 @@ import { Packet } from "../../mqtt/types";
 import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { St } from "../types";
+import { connect5 } from "../v5";
+import { Packet5 } from "../../mqtt5/types";
 
 export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   if (p.s_) return b.bad_(p, Err.Protocol, 1); // [MQTT-3.1.0-2]
+  if (!globalThis.NO_MQTT5 && pk.level == 5) p.v5 = 1; // (MQTT 5: v5.ts; refusals then carry level-5 reason codes)
   let id = b.text_(pk.clientId);
   const user = pk.username ? b.text_(pk.username) : null;
   if (!id) {
-    if (!pk.clean) return b.refuse_(p, 2, "empty client id without clean session"); // [MQTT-3.1.3-8]
+    // (at level 5 any client may leave its id to the server, which says which in CONNACK [MQTT-3.1.3-7])
+    if (!pk.clean && (globalThis.NO_MQTT5 || !p.v5)) return b.refuse_(p, 2, "empty client id without clean session"); // [MQTT-3.1.3-8]
     id = b.newId_(); // [MQTT-3.1.3-6]
   }
   const a = b.o.auth;
@@ -36,6 +40,7 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     // does (checked with 2.0.11): that connection ended without DISCONNECT [MQTT-3.1.2-8]
     const w = s!.will_;
     old.bye_ = 1; // (published here, not again when its down_ comes)
+    if (!globalThis.NO_MQTT5 && old.v5) old.rc5 = 0x8e; // Session taken over, to a level-5 client
     old.s_ = null;
     s!.detach_();
     b.st_[St.ClientsConnected]--;
@@ -58,6 +63,8 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     s = n;
   }
   s.clean = pk.clean ? 1 : 0;
+  // (a level-4 client on a session a level-5 one left: kept as level 4 keeps it, with no expiry)
+  if (!globalThis.NO_MQTT5 && !p.v5 && s.exAt5 !== undefined) { delete s.exAt5; delete s.sx5; }
   if (user != null || s.user_ != null) s.user_ = user;
   if (p.bridge_ || s.bridge_) s.bridge_ = p.bridge_;
   s.peer_ = p;
@@ -67,7 +74,8 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   const st = b.st_;
   st[St.Connects]++;
   if (++st[St.ClientsConnected] > st[St.ClientsMaximum]) st[St.ClientsMaximum] = st[St.ClientsConnected];
-  b.send_(p, encodeConnack(b.tx_, 0, present, 0));
+  if (!globalThis.NO_MQTT5 && p.v5) connect5(b, p, s, pk as Packet5, present);
+  else b.send_(p, encodeConnack(b.tx_, 0, present, 0));
   b.log_("connect " + id + (user ? " user " + user : "") + (pk.clean ? "" : " persistent") + (present ? " (session resumed)" : ""));
   if (present) b.resume_(s);
 }

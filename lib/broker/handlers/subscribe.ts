@@ -10,22 +10,29 @@ import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { Session } from "../session";
 import { Msg, St } from "../types";
+import { options5, suback5 } from "../v5";
+import { Packet5 } from "../../mqtt5/types";
 
 export function onSubscribe(b: Broker, p: Peer, pk: Packet): void {
   const s = p.s_!;
   const n = pk.filters.length;
   const codes = new Uint8Array(n);
   const fs: string[] = [];
+  // MQTT 5 (v5.ts): the Subscription Options; No Local and Retain As Published are kept with the QoS in the
+  // table, and Retain Handling decides here whether the retained messages go out [MQTT-3.3.1-9] [MQTT-3.3.1-10]
+  // [MQTT-3.3.1-11]
+  if (!globalThis.NO_MQTT5 && p.v5) b.s5 = [];
   for (let i = 0; i < n; i++) {
     const f = b.text_(pk.filters[i]!);
     fs.push(f);
-    codes[i] = grant(b, s, f, pk.qoss[i]!);
+    codes[i] = grant(b, s, f, !globalThis.NO_MQTT5 && p.v5 ? options5(b, s, f, pk as Packet5, i) : pk.qoss[i]!);
   }
-  b.send_(p, encodeSuback(b.tx_, 0, pk.id, codes));
   const a = b.o.auth;
+  if (!globalThis.NO_MQTT5 && p.v5) suback5(b, p, s, pk.id, codes, fs);
+  else b.send_(p, encodeSuback(b.tx_, 0, pk.id, codes));
   for (let i = 0; i < n; i++) {
     const g = codes[i]!;
-    if (g & 0x80) continue;
+    if (g & 0x80 || !globalThis.NO_MQTT5 && p.v5 && b.s5![i]) continue;
     b.ret_.each(fs[i]!, (m: Msg) => {
       if (!a || a.canRead(s.id, s.user_ || null, m.tp_)) b.deliver_(s, m, m.qos_ < g ? m.qos_ : g, true);
     });
