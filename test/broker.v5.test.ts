@@ -7,6 +7,9 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterEach, describe, expect, test } from "vitest";
 import { validateConfig } from "../sim/broker/config";
 import { startBroker, type RunningBroker } from "../sim/broker/main";
+import { encodePacket5, packet5SizeOf, type Packet5Input } from "../lib/mqtt5/encode";
+import { T } from "../lib/mqtt/types";
+import { MemClient, memBroker } from "./helpers/broker-mem";
 import { waitFor } from "./helpers/peers";
 
 let rb: RunningBroker | null = null;
@@ -227,5 +230,33 @@ describe("MQTT 5 in the broker, with MQTT.js at protocolVersion 5", () => {
     await until(() => w.got.length >= 1, "the will");
     await sleep(300);
     expect(w.got.map((g) => g.payload)).toEqual(["a gone"]);
+  });
+});
+
+describe("MQTT 5 in the broker, over in-memory connections", () => {
+  /** Level-5 bytes of `o` (lib/mqtt5/encode.ts). */
+  function bytes5(o: Packet5Input): Uint8Array {
+    const b = new Uint8Array(packet5SizeOf(o) + 8);
+    const len = encodePacket5(b, 0, o);
+    if (len < 0) throw new Error("encode failed: " + len);
+    return b.subarray(0, len);
+  }
+
+  test("the client's Receive Maximum bounds the QoS 1/2 messages in flight to it [MQTT-3.3.4-9]; each PUBACK lets one more go", () => {
+    const env = memBroker({ maxInflight: 20 });
+    const c = new MemClient(env.broker, true);
+    c.raw(bytes5({ type: T.CONNECT, clientId: "rm", clean: true, keepalive: 0, props: { receiveMax: 2 } }));
+    c.raw(bytes5({ type: T.SUBSCRIBE, id: 1, filters: ["rm/t"], opts: [1] }));
+    c.take();
+    const p = env.client("pub");
+    p.take();
+    for (let i = 0; i < 5; i++) p.send({ type: T.PUBLISH, topic: "rm/t", payload: "m" + i, qos: 1, id: 10 + i });
+    let got = c.publishes();
+    expect(got.length).toBe(2);
+    c.raw(bytes5({ type: T.PUBACK, id: got[0]!.id }));
+    got = c.publishes();
+    expect(got.length).toBe(1);
+    c.raw(bytes5({ type: T.PUBACK, id: got[0]!.id }));
+    expect(c.publishes().length).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import { Broker } from "../../lib/broker/broker";
 import type { BrokerOptions } from "../../lib/broker/types";
 import { Decoder } from "../../lib/mqtt/decoder";
 import { ALL } from "../../lib/mqtt/parsers";
+import { ALL5 } from "../../lib/mqtt5/parsers";
 import { encodePacket, packetSizeOf, type PacketInput } from "../../lib/mqtt/encode";
 import type { Packet } from "../../lib/mqtt/types";
 import { VirtualClock } from "../../sim/clock";
@@ -39,10 +40,12 @@ export class MemClient implements Conn {
   /** Bytes written by the broker and not yet "read" (see space). */
   buffered = 0;
   readonly link: Link;
-  private readonly dec = new Decoder(1 << 20, ALL, (p) => this.got.push(got(p)), true); // lazy: no 1 MiB per client
+  private readonly dec: Decoder;
   private downed = false;
 
-  constructor(readonly broker: Broker) {
+  /** `level5`: what the broker sends is decoded at MQTT 5 (lib/mqtt5/parsers.ts ALL5). */
+  constructor(readonly broker: Broker, level5 = false) {
+    this.dec = new Decoder(1 << 20, level5 ? ALL5 : ALL, (p) => this.got.push(got(p)), true); // lazy: no 1 MiB per client
     this.link = broker.accept(this);
   }
 
