@@ -18,7 +18,7 @@
  * - SUBSCRIBE: No Local [MQTT-3.8.3-3], Retain As Published [MQTT-3.3.1-12], Retain Handling 0/1/2
  *   [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]; SUBACK and UNSUBACK with reason codes.
  * - DISCONNECT: from the client with reason 0x04 still sends the will; a Session Expiry Interval in it replaces
- *   the CONNECT's (not from 0 [MQTT-3.14.2-2... server side: Protocol Error]); the broker's own closes carry a
+ *   the CONNECT's (setting one after 0 at CONNECT is a Protocol Error, §3.14.2.2.2); the broker's own closes carry a
  *   reason code (Malformed Packet, Protocol Error, Packet too large, Session taken over, Keep Alive timeout,
  *   Receive Maximum exceeded, Topic Alias invalid, Quota exceeded).
  *
