@@ -57,18 +57,22 @@ export interface ClientOptions {
   random?: () => number;
 }
 
-/** Slot states. */
-const FREE = 0;
-const QUEUED = 1; // encoded, not yet sent on this connection
-const SENT = 2; // PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2)
-const REL = 3; // PUBREL sent, waiting for PUBCOMP
+/** Slot states (exported for the level-5 client, lib/mqtt5/client.ts; inlined: const enum). */
+export const enum Slot {
+  FREE = 0,
+  QUEUED = 1, // encoded, not yet sent on this connection
+  SENT = 2, // PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2)
+  REL = 3, // PUBREL sent, waiting for PUBCOMP
+}
 
 /** Client states. */
-const IDLE = 0;
-const OPENING = 1;
-const CONNACK = 2;
-const ONLINE = 3;
-const WAITING = 4; // waiting to reconnect
+export const enum St {
+  IDLE = 0,
+  OPENING = 1,
+  CONNACK = 2,
+  ONLINE = 3,
+  WAITING = 4, // waiting to reconnect
+}
 
 type Handler = (a?: unknown, b?: unknown, c?: unknown) => void;
 
@@ -77,38 +81,38 @@ export class Client implements Link {
   dropped = 0;
   /** Reconnects made. */
   reconnects = 0;
-  private fresh_ = true; // no CONNACK yet since connect() was called by the application
-  private st_ = IDLE;
-  private readonly o_: ClientOptions;
-  private readonly tr_: Transport;
-  private readonly ck_: Clock;
-  private readonly dec_: Decoder;
-  private readonly tx_: Uint8Array;
-  private readonly ob_: Uint8Array;
-  private readonly sid_: Uint16Array;
-  private readonly sof_: Uint32Array;
-  private readonly sln_: Uint32Array;
-  private readonly sst_: Uint8Array;
-  private readonly rx2_: Uint16Array;
-  private rxi_ = 0; // where the next inbound QoS 2 id goes in rx2_
-  private hd_ = 0; // first slot
-  private n_ = 0; // slots used
-  private end_ = 0; // outbox byte where the next packet goes
-  private fly_ = 0; // QoS 1/2 packets sent and unacknowledged
-  private id_ = 0; // last packet id given
+  protected fresh_ = true; // no CONNACK yet since connect() was called by the application
+  protected st_ = St.IDLE;
+  protected readonly o_: ClientOptions;
+  protected readonly tr_: Transport;
+  protected readonly ck_: Clock;
+  protected readonly dec_: Decoder;
+  protected readonly tx_: Uint8Array;
+  protected readonly ob_: Uint8Array;
+  protected readonly sid_: Uint16Array;
+  protected readonly sof_: Uint32Array;
+  protected readonly sln_: Uint32Array;
+  protected readonly sst_: Uint8Array;
+  protected readonly rx2_: Uint16Array;
+  protected rxi_ = 0; // where the next inbound QoS 2 id goes in rx2_
+  protected hd_ = 0; // first slot
+  protected n_ = 0; // slots used
+  protected end_ = 0; // outbox byte where the next packet goes
+  protected fly_ = 0; // QoS 1/2 packets sent and unacknowledged
+  protected id_ = 0; // last packet id given
   // filter, qos, filter, qos...: made again after a reconnect that lost the session; qos | 4 until the broker
   // has answered, so a request lost with a connection is made again even when the session was kept
-  private readonly subs_: (string | number)[] = [];
-  private readonly wait_: (string | number)[] = []; // id, filter, ...: SUBSCRIBE/UNSUBSCRIBE awaiting their ack
-  private readonly h_: { [e: string]: Handler } = {};
-  private tm_: unknown = 0;
-  private due_ = 0; // when the armed timer fires (ms)
-  private t0_ = 0; // when the connection attempt started, or when to try again (WAITING)
-  private last_ = 0; // when we last sent
-  private rx_ = 0; // when we last received
-  private ping_ = 0; // when an unanswered PINGREQ was sent, or 0
-  private try_ = 0; // reconnect attempts since the last CONNACK
-  private readonly tk_ = (): void => this.tick_();
+  protected readonly subs_: (string | number)[] = [];
+  protected readonly wait_: (string | number)[] = []; // id, filter, ...: SUBSCRIBE/UNSUBSCRIBE awaiting their ack
+  protected readonly h_: { [e: string]: Handler } = {};
+  protected tm_: unknown = 0;
+  protected due_ = 0; // when the armed timer fires (ms)
+  protected t0_ = 0; // when the connection attempt started, or when to try again (WAITING)
+  protected last_ = 0; // when we last sent
+  protected rx_ = 0; // when we last received
+  protected ping_ = 0; // when an unanswered PINGREQ was sent, or 0
+  protected try_ = 0; // reconnect attempts since the last CONNACK
+  protected readonly tk_ = (): void => this.tick_();
 
   constructor(o: ClientOptions, transport: Transport, clock: Clock) {
     this.o_ = o;
@@ -133,14 +137,14 @@ export class Client implements Link {
     return this;
   }
 
-  private emit_(e: string, a?: unknown, b?: unknown, c?: unknown): void {
+  protected emit_(e: string, a?: unknown, b?: unknown, c?: unknown): void {
     const f = this.h_[e];
     if (f) f(a, b, c);
   }
 
   /** True while connected and accepted by the broker. */
   get connected(): boolean {
-    return this.st_ == ONLINE;
+    return this.st_ == St.ONLINE;
   }
 
   /** QoS 1/2 messages not yet acknowledged plus messages queued: 0 when everything has been delivered. */
@@ -152,9 +156,9 @@ export class Client implements Link {
 
   /** Starts connecting (and reconnecting after losses, unless `reconnect` is 0). */
   connect(): void {
-    if (this.st_ == IDLE || this.st_ == WAITING) {
-      if (this.st_ == IDLE) this.fresh_ = true;
-      this.st_ = OPENING;
+    if (this.st_ == St.IDLE || this.st_ == St.WAITING) {
+      if (this.st_ == St.IDLE) this.fresh_ = true;
+      this.st_ = St.OPENING;
       this.t0_ = this.ck_.now();
       this.arm_();
       this.tr_.open(this.o_.host, this.o_.port || 1883, this);
@@ -164,11 +168,11 @@ export class Client implements Link {
   /** Sends DISCONNECT (the will is then discarded by the broker) and closes; no reconnect follows. */
   end(): void {
     const s = this.st_;
-    this.st_ = IDLE;
+    this.st_ = St.IDLE;
     this.arm_();
-    if (s == ONLINE) this.send_(encodeEmpty(this.tx_, 0, T.DISCONNECT));
-    if (s == WAITING) this.emit_("close");
-    else if (s != IDLE) this.tr_.close();
+    if (s == St.ONLINE) this.send_(encodeEmpty(this.tx_, 0, T.DISCONNECT));
+    if (s == St.WAITING) this.emit_("close");
+    else if (s != St.IDLE) this.tr_.close();
   }
 
   /**
@@ -183,7 +187,7 @@ export class Client implements Link {
     if (!(q >= 0 && q < 3)) return Err.Argument;
     if (typeof topic == "string" ? !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0
       : checkTopic(topic, 0, topic.length)) return Err.Argument;
-    if (!q && this.st_ == ONLINE && !this.n_) {
+    if (!q && this.st_ == St.ONLINE && !this.n_) {
       // QoS 0 with nothing queued ahead of it: straight from tx_ to the transport when it has room
       const m = encodePublish(this.tx_, 0, topic, payload, 0, !!retain, false, 0);
       if (m < 0) return Err.TooLarge;
@@ -191,13 +195,13 @@ export class Client implements Link {
     }
     const n = publishSize(topic, payload, q);
     if (n < 0 || n > this.tx_.length) return Err.TooLarge;
-    if (!q && this.st_ != ONLINE && !this.o_.queueQos0) { this.dropped++; return 0; }
+    if (!q && this.st_ != St.ONLINE && !this.o_.queueQos0) { this.dropped++; return 0; }
     const at = this.room_(n);
     if (at < 0) return Err.NoMemory;
     const id = q ? this.nextId_() : 0;
     encodePublish(this.ob_, at, topic, payload, q, !!retain, false, id);
     const k = (this.hd_ + this.n_++) % this.sst_.length;
-    this.sid_[k] = id; this.sof_[k] = at; this.sln_[k] = n; this.sst_[k] = QUEUED;
+    this.sid_[k] = id; this.sof_[k] = at; this.sln_[k] = n; this.sst_[k] = Slot.QUEUED;
     this.end_ = at + n;
     this.pump_();
     return id;
@@ -213,26 +217,26 @@ export class Client implements Link {
     let i = this.subs_.indexOf(filter);
     if (i < 0) i = this.subs_.push(filter, q) - 2;
     this.subs_[i + 1] = q | 4;
-    return this.st_ == ONLINE ? this.sub_(filter, q) : Err.Ok;
+    return this.st_ == St.ONLINE ? this.sub_(filter, q) : Err.Ok;
   }
 
   /** Unsubscribes from `filter`; the `unsuback` event follows. */
   unsubscribe(filter: string): Err {
     const i = this.subs_.indexOf(filter);
     if (i >= 0) this.subs_.splice(i, 2);
-    if (this.st_ != ONLINE) return Err.Ok;
+    if (this.st_ != St.ONLINE) return Err.Ok;
     const id = this.nextId_();
     const n = encodeUnsubscribe(this.tx_, 0, id, [filter]);
     return this.ctl_(n, id, filter);
   }
 
-  private sub_(filter: string, q: number): Err {
+  protected sub_(filter: string, q: number): Err {
     const id = this.nextId_();
     return this.ctl_(encodeSubscribe(this.tx_, 0, id, [filter], [q]), id, filter);
   }
 
   /** Sends a SUBSCRIBE/UNSUBSCRIBE held in tx_ and remembers its id and filter for the ack. */
-  private ctl_(n: number, id: number, filter: string): Err {
+  protected ctl_(n: number, id: number, filter: string): Err {
     if (n < 0) return n;
     this.wait_.push(id, filter);
     this.send_(n);
@@ -242,7 +246,7 @@ export class Client implements Link {
   // ------------------------------------------------------------------ outbox
 
   /** Where a packet of `n` bytes can go in the outbox, or -1 (no slot or no room). */
-  private room_(n: number): number {
+  protected room_(n: number): number {
     const size = this.ob_.length;
     if (this.n_ == this.sst_.length) return -1;
     if (!this.n_) return n <= size ? (this.end_ = 0) : -1;
@@ -253,7 +257,7 @@ export class Client implements Link {
   }
 
   /** Frees finished slots at the head of the outbox. */
-  private trim_(): void {
+  protected trim_(): void {
     while (this.n_ && !this.sst_[this.hd_]) {
       this.hd_ = (this.hd_ + 1) % this.sst_.length;
       this.n_--;
@@ -261,7 +265,7 @@ export class Client implements Link {
   }
 
   /** A packet id not used by any message or request in flight [MQTT-2.3.1-2]. */
-  private nextId_(): number {
+  protected nextId_(): number {
     for (;;) {
       const id = this.id_ = this.id_ % 65535 + 1;
       if (this.slot_(id, -1) < 0 && this.wait_.indexOf(id) < 0) return id;
@@ -269,7 +273,7 @@ export class Client implements Link {
   }
 
   /** The slot holding packet `id` in state `st` (any non-free state when -1), or -1. */
-  private slot_(id: number, st: number): number {
+  protected slot_(id: number, st: number): number {
     const len = this.sst_.length;
     for (let i = 0; i < this.n_; i++) {
       const k = (this.hd_ + i) % len;
@@ -282,30 +286,30 @@ export class Client implements Link {
    * Sends what the window and the transport allow, in order: first resends (after a reconnect), then queued
    * messages. QoS 0 slots are freed once written.
    */
-  private pump_(): void {
+  protected pump_(): void {
     const len = this.sst_.length;
     const max = this.o_.inflight || 8;
-    for (let i = 0; i < this.n_ && this.st_ == ONLINE; i++) {
+    for (let i = 0; i < this.n_ && this.st_ == St.ONLINE; i++) {
       const k = (this.hd_ + i) % len;
-      if (this.sst_[k] != QUEUED) continue;
+      if (this.sst_[k] != Slot.QUEUED) continue;
       const qos = this.ob_[this.sof_[k]!]! >> 1 & 3;
       if (qos && this.fly_ >= max) break;
       if (this.tr_.room() < this.sln_[k]!) break;
       this.tr_.write(this.ob_, this.sof_[k]!, this.sof_[k]! + this.sln_[k]!);
       this.last_ = this.ck_.now();
-      this.sst_[k] = qos ? SENT : FREE;
+      this.sst_[k] = qos ? Slot.SENT : Slot.FREE;
       if (qos) { this.fly_++; this.dup_(k, 8); } // DUP for any resend [MQTT-3.3.1-1]
     }
     this.trim_();
   }
 
   /** Sets (8) or clears (0) the DUP flag of the PUBLISH in slot `k`. */
-  private dup_(k: number, on: number): void {
+  protected dup_(k: number, on: number): void {
     const o = this.sof_[k]!;
     this.ob_[o] = this.ob_[o]! & ~8 | on;
   }
 
-  private send_(n: number): void {
+  protected send_(n: number): void {
     if (n > 0) {
       this.tr_.write(this.tx_, 0, n);
       this.last_ = this.ck_.now();
@@ -315,10 +319,10 @@ export class Client implements Link {
   // ------------------------------------------------------------------ transport events (Link)
 
   up_(): void {
-    if (this.st_ != OPENING) return;
+    if (this.st_ != St.OPENING) return;
     const o = this.o_;
     this.dec_.reset();
-    this.st_ = CONNACK;
+    this.st_ = St.CONNACK;
     this.ping_ = 0;
     const f: ConnectFields = { clientId: o.clientId, clean: o.clean, keepalive: o.keepalive, username: o.username, password: o.password, will: o.will };
     const n = encodeConnect(this.tx_, 0, f);
@@ -328,7 +332,7 @@ export class Client implements Link {
 
   data_(d: Uint8Array): void {
     const e = this.dec_.feed(d);
-    if (e && this.st_ != IDLE) this.fail_(e, this.dec_.errType_);
+    if (e && this.st_ != St.IDLE) this.fail_(e, this.dec_.errType_);
   }
 
   down_(): void {
@@ -339,16 +343,16 @@ export class Client implements Link {
     // what was sent goes again, in order, on the next connection
     for (let i = 0; i < this.n_; i++) {
       const k = (this.hd_ + i) % this.sst_.length;
-      if (this.sst_[k] == SENT) this.sst_[k] = QUEUED;
+      if (this.sst_[k] == Slot.SENT) this.sst_[k] = Slot.QUEUED;
     }
-    if (s == ONLINE) this.emit_("offline");
+    if (s == St.ONLINE) this.emit_("offline");
     const r = this.o_.reconnect ?? 1000;
-    if (s == IDLE || !r) {
-      this.st_ = IDLE;
+    if (s == St.IDLE || !r) {
+      this.st_ = St.IDLE;
       this.arm_();
       return this.emit_("close");
     }
-    this.st_ = WAITING;
+    this.st_ = St.WAITING;
     const max = this.o_.reconnectMax || 60000;
     let wait = r;
     for (let i = 0; i < this.try_ && wait < max; i++) wait *= 2;
@@ -366,26 +370,26 @@ export class Client implements Link {
   }
 
   /** Ends the connection because of `e` (protocol error, timeout, refusal): error event, close, reconnect. */
-  private fail_(e: Err, type: number): void {
+  protected fail_(e: Err, type: number): void {
     this.emit_("error", e, type);
-    if (this.st_ != IDLE && this.st_ != WAITING) this.tr_.close();
+    if (this.st_ != St.IDLE && this.st_ != St.WAITING) this.tr_.close();
   }
 
   // ------------------------------------------------------------------ packets from the server
 
-  private packet_(p: Packet): void {
+  protected packet_(p: Packet): void {
     const t = p.type;
     this.rx_ = this.ck_.now();
-    if (this.st_ == CONNACK) {
+    if (this.st_ == St.CONNACK) {
       // the first packet from the server is CONNACK [MQTT-3.2.0-1]
       if (t != T.CONNACK) { this.dec_.fail(Err.Protocol, t); return; }
       return this.connack_(p);
     }
     if (t == T.PUBLISH) return this.publish_(p);
-    if (t == T.PUBACK || t == T.PUBCOMP) return this.done_(p.id, t == T.PUBACK ? SENT : REL);
+    if (t == T.PUBACK || t == T.PUBCOMP) return this.done_(p.id, t == T.PUBACK ? Slot.SENT : Slot.REL);
     if (t == T.PUBREC) {
-      const k = this.slot_(p.id, SENT);
-      if (k >= 0) this.sst_[k] = REL;
+      const k = this.slot_(p.id, Slot.SENT);
+      if (k >= 0) this.sst_[k] = Slot.REL;
       this.send_(encodeAck(this.tx_, 0, T.PUBREL, p.id));
       return;
     }
@@ -400,9 +404,9 @@ export class Client implements Link {
     this.dec_.fail(Err.Protocol, t); // a second CONNACK
   }
 
-  private connack_(p: Packet): void {
+  protected connack_(p: Packet): void {
     if (p.code) return this.fail_(-40 - p.code, T.CONNACK);
-    this.st_ = ONLINE;
+    this.st_ = St.ONLINE;
     this.arm_();
     this.try_ = 0;
     const len = this.sst_.length;
@@ -413,7 +417,7 @@ export class Client implements Link {
       this.rx2_.fill(0);
       for (let i = 0; i < this.n_; i++) {
         const k = (this.hd_ + i) % len;
-        if (this.sst_[k]) { this.sst_[k] = QUEUED; this.dup_(k, 0); }
+        if (this.sst_[k]) { this.sst_[k] = Slot.QUEUED; this.dup_(k, 0); }
       }
     }
     for (let i = 0; i < this.subs_.length; i += 2) {
@@ -424,7 +428,7 @@ export class Client implements Link {
       // resume: PUBRELs first, then unacknowledged PUBLISHes with DUP, in order [MQTT-4.4.0-1] [MQTT-4.6.0-1]
       for (let i = 0; i < this.n_; i++) {
         const k = (this.hd_ + i) % len;
-        if (this.sst_[k] == REL) { this.fly_++; this.send_(encodeAck(this.tx_, 0, T.PUBREL, this.sid_[k]!)); }
+        if (this.sst_[k] == Slot.REL) { this.fly_++; this.send_(encodeAck(this.tx_, 0, T.PUBREL, this.sid_[k]!)); }
       }
     }
     // 'connect' for the first CONNACK after connect(), 'reconnect' for those after a lost connection
@@ -435,7 +439,7 @@ export class Client implements Link {
     this.pump_();
   }
 
-  private publish_(p: Packet): void {
+  protected publish_(p: Packet): void {
     if (p.qos == 2) {
       const r = this.rx2_;
       if (r.indexOf(p.id) < 0) {
@@ -454,22 +458,22 @@ export class Client implements Link {
     if (p.qos) this.send_(encodeAck(this.tx_, 0, T.PUBACK, p.id));
   }
 
-  private deliver_(p: Packet): void {
+  protected deliver_(p: Packet): void {
     this.emit_("message", utf8Text(p.topic), p.payload, p); // the decoder checked the topic [MQTT-3.3.2-1]
   }
 
   /** PUBACK (st SENT) or PUBCOMP (st REL) for `id`: that message is done. */
-  private done_(id: number, st: number): void {
+  protected done_(id: number, st: number): void {
     const k = this.slot_(id, st);
     if (k < 0) return;
-    this.sst_[k] = FREE;
+    this.sst_[k] = Slot.FREE;
     this.fly_--;
     this.trim_();
     this.emit_("ack", id);
     this.pump_();
   }
 
-  private ctlAck_(p: Packet): void {
+  protected ctlAck_(p: Packet): void {
     const w = this.wait_;
     const i = w.indexOf(p.id);
     if (i < 0) return;
@@ -489,12 +493,12 @@ export class Client implements Link {
    * when nothing was sent for `ka` [MQTT-3.1.2-23] or nothing received for `ka`/2, and a dead link when the
    * PINGRESP is `ka`/2 late. A link that stalls is so declared within `ka` of its last packet.
    */
-  private next_(): number {
+  protected next_(): number {
     const s = this.st_;
     const ka = (this.o_.keepalive ?? 60) * 1000;
-    if (s == WAITING) return this.t0_;
-    if (s == OPENING || s == CONNACK) return this.t0_ + (this.o_.connectTimeout || 10000);
-    if (s != ONLINE || !ka) return 0;
+    if (s == St.WAITING) return this.t0_;
+    if (s == St.OPENING || s == St.CONNACK) return this.t0_ + (this.o_.connectTimeout || 10000);
+    if (s != St.ONLINE || !ka) return 0;
     return this.ping_ ? this.ping_ + ka / 2 : Math.min(this.last_ + ka, this.rx_ + ka / 2);
   }
 
@@ -502,7 +506,7 @@ export class Client implements Link {
    * Keeps the one timer armed for the next deadline. A timer already set for an earlier time is left alone
    * (it re-arms itself when it fires early), so sending does not create timers.
    */
-  private arm_(): void {
+  protected arm_(): void {
     const d = this.next_();
     if (this.tm_ && d && this.due_ <= d) return;
     if (this.tm_) this.ck_.cancel(this.tm_);
@@ -512,13 +516,13 @@ export class Client implements Link {
     this.tm_ = this.ck_.after(Math.max(d - this.ck_.now(), 0), this.tk_);
   }
 
-  private tick_(): void {
+  protected tick_(): void {
     this.tm_ = 0;
     const s = this.st_;
     const now = this.ck_.now();
     if (this.next_() > now) return this.arm_();
-    if (s == WAITING) return this.connect();
-    if (s != ONLINE || this.ping_) return this.fail_(Err.Timeout, s == ONLINE ? T.PINGRESP : T.CONNACK);
+    if (s == St.WAITING) return this.connect();
+    if (s != St.ONLINE || this.ping_) return this.fail_(Err.Timeout, s == St.ONLINE ? T.PINGRESP : T.CONNACK);
     this.send_(encodeEmpty(this.tx_, 0, T.PINGREQ));
     this.ping_ = now;
     this.arm_();
