@@ -113,6 +113,8 @@ export interface MosquittoOptions {
   tls?: boolean;
   /** persistence (default true): sessions and queued messages survive a restart. */
   persistence?: boolean;
+  /** More configuration lines (global options such as `max_inflight_messages 2`), before the listeners. */
+  extra?: string[];
 }
 
 /** One Mosquitto process, its temp dir and its ports. */
@@ -200,6 +202,7 @@ export class Mosquitto {
       "log_timestamp_format %H:%M:%S",
       "set_tcp_nodelay true",
       "max_queued_messages 10000",
+      ...(o.extra ?? []),
       "listener " + this.port + " 127.0.0.1",
     ];
     if (o.users) lines.push("password_file " + path.join(d, "passwd"));
