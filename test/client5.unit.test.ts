@@ -279,17 +279,28 @@ describe("client5: topic aliases (§3.3.2.3.4)", () => {
 });
 
 describe("client5: inbound Receive Maximum (§3.3.4)", () => {
-  it("more unreleased QoS 2 messages than advertised: DISCONNECT 0x93; within it, each delivered once", () => {
-    const { s, ev } = rig({ inbound: 2 }, {});
+  it("strictReceiveMax: more unreleased QoS 2 messages than advertised is DISCONNECT 0x93; within it, each delivered once", () => {
+    const { s, ev, c } = rig({ inbound: 2, strictReceiveMax: true }, {});
     expect((s.got[0] as mp.IConnectPacket).properties?.receiveMaximum).toBe(2);
     s.send({ cmd: "publish", topic: "q", payload: "1", qos: 2, messageId: 1 });
     s.send({ cmd: "publish", topic: "q", payload: "1", qos: 2, messageId: 1, dup: true });
     s.send({ cmd: "publish", topic: "q", payload: "2", qos: 2, messageId: 2 });
-    expect(only(ev, "message")).toHaveLength(2);
+    expect(only(ev, "message").map((m) => m[2])).toEqual(["1", "2"]);
     expect(s.of("disconnect")).toHaveLength(0);
     s.send({ cmd: "publish", topic: "q", payload: "3", qos: 2, messageId: 3 });
     expect((s.last("disconnect") as mp.IDisconnectPacket).reasonCode).toBe(0x93);
     expect(only(ev, "message")).toHaveLength(2);
+    expect(c.rxOver).toBe(1);
+  });
+
+  it("by default the excess is counted and delivered, the oldest id forgotten as at level 4", () => {
+    const { s, ev, c } = rig({ inbound: 2 }, {});
+    for (const id of [1, 2, 3]) s.send({ cmd: "publish", topic: "q", payload: String(id), qos: 2, messageId: id });
+    s.send({ cmd: "publish", topic: "q", payload: "3", qos: 2, messageId: 3, dup: true });
+    expect(only(ev, "message").map((m) => m[2])).toEqual(["1", "2", "3"]);
+    expect(c.rxOver).toBe(1);
+    expect(s.of("disconnect")).toHaveLength(0);
+    expect(s.of("pubrec")).toHaveLength(4);
   });
 
   it("a PUBREL frees its place", () => {

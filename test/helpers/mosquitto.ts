@@ -113,7 +113,7 @@ export interface MosquittoOptions {
   tls?: boolean;
   /** persistence (default true): sessions and queued messages survive a restart. */
   persistence?: boolean;
-  /** More configuration lines (global options such as `max_inflight_messages 2`), before the listeners. */
+  /** More configuration lines, after the plain listener (so listener options such as `max_qos 1` apply to it). */
   extra?: string[];
 }
 
@@ -202,8 +202,8 @@ export class Mosquitto {
       "log_timestamp_format %H:%M:%S",
       "set_tcp_nodelay true",
       "max_queued_messages 10000",
-      ...(o.extra ?? []),
       "listener " + this.port + " 127.0.0.1",
+      ...(o.extra ?? []),
     ];
     if (o.users) lines.push("password_file " + path.join(d, "passwd"));
     if (this.tls) {
