@@ -171,6 +171,20 @@ describe("MQTT client on the real Espruino interpreter, against Mosquitto", () =
     console.log(`ESPRUINO_BIN typed client, 40-byte write bound: usage ${r.base} -> ${r.end}`);
   }, 60_000);
 
+  test(BIN ? "ESPRUINO_BIN: the level-5 client (Client5) against Mosquitto at MQTT 5, with message expiry and user properties: the same"
+    : "skipped: ESPRUINO_BIN is not set (64-bit Espruino Linux binary); " + BUILD_HINT, async (ctx) => {
+    if (skip(ctx, BIN, "ESPRUINO_BIN")) return;
+    const prefix = "v5" + process.pid + "/";
+    const code = readFileSync(built("test/mqtt5-client.js"), "latin1");
+    const cfg = { host: "127.0.0.1", port: broker!.port, id: "esp-v5-" + process.pid, prefix, n: N, rx: RX };
+    const r = await exchange(broker!, CONFIG(cfg) + code, prefix);
+    checkExchange(r, prefix);
+    expect(r.lines.filter((l) => /^LEVEL|ACK REASON|CLIENT ERROR/.test(l))).toEqual([]); // stayed at level 5, every ack a success
+    // Mosquitto logged a level-5 CONNECT from the device (its log names the protocol: "p5")
+    expect(broker!.log()).toMatch(new RegExp("New client connected from .* as esp-v5-" + process.pid + " \\(p5,"));
+    console.log(`ESPRUINO_BIN level-5 client: usage ${r.base} -> ${r.end}`);
+  }, 60_000);
+
   test(BIN ? "ESPRUINO_BIN: a program written for Espruino's MQTT module, with dist/modules/MQTT.js as \"MQTT\": the same"
     : "skipped: ESPRUINO_BIN is not set (64-bit Espruino Linux binary); " + BUILD_HINT, async (ctx) => {
     if (skip(ctx, BIN, "ESPRUINO_BIN")) return;

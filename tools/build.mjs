@@ -94,6 +94,7 @@ export const ROLES = ["node", "gateway"];
 export const MODULES = [
   { entry: "boards/modules/mqtt.ts", out: "modules/mqtt-client.js" },
   { entry: "boards/modules/mqtt-compat.ts", out: "modules/MQTT.js" },
+  { entry: "boards/modules/mqtt5.ts", out: "modules/mqtt5-client.js" },
   { entry: "boards/modules/broker.ts", out: "modules/broker.js" },
 ];
 

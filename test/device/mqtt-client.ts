@@ -19,68 +19,12 @@
  * (the decoder's packet object, the socket's buffers, the client's timer) are in the same state both times.
  * Anything the run itself left behind shows as a difference.
  */
-import { Err } from "../../lib/errors";
 import { Client } from "../../lib/mqtt/client";
 import { EspruinoNet, espruinoClock } from "../../boards/adapters/espruino-net";
+import { exchange } from "./client/exchange";
 
 declare const CFG: { host: string; port: number; id: string; prefix: string; n: number; rx: number; writeLimit?: number };
 
-const P = CFG.prefix;
-let rx = 0;
-let acked = 0;
-let sent = 0;
-let syncs = 0;
-let failed = 0;
-
 const c = new Client({ host: CFG.host, port: CFG.port, clientId: CFG.id, keepalive: 30, maxPacket: 256, outbox: 1024 },
   new EspruinoNet({ writeLimit: CFG.writeLimit }), espruinoClock);
-
-function usage(): number {
-  return process.memory().usage;
-}
-
-/** Publishes until the outbox is full or everything is out. */
-function pump(): void {
-  while (sent < 2 * CFG.n) {
-    const q = sent < CFG.n ? 1 : 2;
-    const r = c.publish(P + "out/" + q, "" + sent, q);
-    if (r == Err.NoMemory) return;
-    if (r < 0) { failed++; console.log("PUBLISH ERROR " + r); }
-    sent++;
-  }
-}
-
-function check(): void {
-  if (rx == CFG.rx && acked == 2 * CFG.n) console.log("RUN rx=" + rx + " acked=" + acked);
-}
-
-function sync(): void {
-  syncs++;
-  // after the idle loop has run the events that are still queued
-  setTimeout(() => {
-    if (syncs == 1) {
-      console.log("BASE " + usage());
-      pump();
-    } else {
-      console.log("END " + usage() + " rx=" + rx + " acked=" + acked + " dropped=" + c.dropped + " failed=" + failed);
-      c.end();
-    }
-  }, 50);
-}
-
-c.on("connect", () => { c.subscribe(P + "in/#", 2); });
-c.on("suback", (f, q) => { console.log(q == 2 ? "READY" : "SUBACK " + f + " " + q); });
-c.on("message", (topic) => {
-  if (topic == P + "in/sync") return sync();
-  rx++;
-  check();
-});
-c.on("ack", () => {
-  acked++;
-  pump();
-  check();
-});
-c.on("error", (e, t) => { console.log("CLIENT ERROR " + e + " " + t); });
-c.on("offline", () => { console.log("OFFLINE"); });
-c.on("close", () => { console.log("CLOSED"); });
-c.connect();
+exchange(c, (t, p, q) => c.publish(t, p, q));
