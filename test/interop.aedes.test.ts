@@ -2,31 +2,23 @@
  * Issue 4, requirement 6, second broker: the core interop cases (QoS 0/1/2 both ways, retained, will, persistent
  * session) against aedes (npm) on a loopback net server, with MQTT.js as the independent peer.
  */
-import net from "node:net";
-import { Aedes } from "aedes";
 import { afterAll, beforeAll, describe } from "vitest";
+import { startAedes, type RunningAedes } from "./helpers/aedes";
 import { coreCases } from "./helpers/interop-cases";
 import { sleep } from "./helpers/peers";
 
 describe("aedes: core cases", () => {
-  let broker: Aedes;
-  let server: net.Server;
+  let a: RunningAedes;
   let port = 0;
   const gone = new Set<string>();
 
   beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    broker.on("clientDisconnect", (c) => { gone.add(c.id); });
-    server = net.createServer(broker.handle);
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const a = server.address();
-    port = typeof a == "object" && a ? a.port : 0;
+    a = await startAedes();
+    a.broker.on("clientDisconnect", (c) => { gone.add(c.id); });
+    port = a.port;
   });
 
-  afterAll(async () => {
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  afterAll(async () => { await a?.close(); });
 
   coreCases(() => ({
     port,

@@ -9,11 +9,9 @@
  *
  * Skipped, with the reason printed, when Mosquitto is not installed (MQTT_INTEROP_REQUIRED=1 makes that a failure).
  */
-import net from "node:net";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Aedes } from "aedes";
 import * as mp from "mqtt-packet";
 import mqtt, { type IPublishPacket } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +24,7 @@ import { realClock } from "../sim/clock";
 import { validateConfig } from "../sim/broker/config";
 import { startBroker } from "../sim/broker/main";
 import { NodeTransport } from "../sim/node-transport";
+import { startAedes, type RunningAedes } from "./helpers/aedes";
 import { MOSQUITTO_SKIP, Mosquitto, skipWithoutMosquitto } from "./helpers/mosquitto";
 import { peer, peerEnd, sleep, uid, waitFor, type Peer } from "./helpers/peers";
 
@@ -370,20 +369,10 @@ describe("our broker (npm run broker): DISCONNECT with a reason from the server"
 });
 
 describe("aedes (MQTT 3.1.1 only): the level-5 client falls back to level 4", () => {
-  let broker: Aedes;
-  let server: net.Server;
+  let ae: RunningAedes;
   let port = 0;
-  beforeAll(async () => {
-    broker = await Aedes.createBroker();
-    server = net.createServer(broker.handle);
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const a = server.address();
-    port = typeof a == "object" && a ? a.port : 0;
-  });
-  afterAll(async () => {
-    await new Promise<void>((r) => broker.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  beforeAll(async () => { ae = await startAedes(); port = ae.port; });
+  afterAll(async () => { await ae?.close(); });
 
   it("CONNACK 1 at level 4: connects again at level 4 and delivers what was queued at level 5", async () => {
     const topic = uid("fb");
