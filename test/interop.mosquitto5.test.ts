@@ -9,7 +9,7 @@
  *
  * Skipped, with the reason printed, when Mosquitto is not installed (MQTT_INTEROP_REQUIRED=1 makes that a failure).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as mp from "mqtt-packet";
@@ -134,8 +134,9 @@ describe.skipIf(skip).concurrent("Mosquitto 2 at MQTT 5: the level-5 client (iss
   const ours = (o: Partial<Client5Options> & { port: number }) => { const x = new Ours5(o); made.push(x); return x; };
   const peer5 = async (port: number, o: object = {}) => { const p = await peer(port, { protocolVersion: 5, ...o }); made.push(p); return p; };
 
+  let dir = "";
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "mqtt5-acl-"));
+    dir = mkdtempSync(path.join(os.tmpdir(), "mqtt5-acl-"));
     const aclFile = path.join(dir, "acl");
     writeFileSync(aclFile, "topic read secret/#\ntopic readwrite open/#\n");
     [m, lim, acl] = await Promise.all([
@@ -147,6 +148,7 @@ describe.skipIf(skip).concurrent("Mosquitto 2 at MQTT 5: the level-5 client (iss
   afterAll(async () => {
     await Promise.all(made.map((x) => x instanceof Ours5 ? x.stop() : peerEnd(x, true)));
     await Promise.all([m?.dispose(), lim?.dispose(), acl?.dispose()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("connects at level 5 and reads Mosquitto's CONNACK properties", async () => {
