@@ -175,6 +175,8 @@ describe("client5: falling back to level 4 (§3.1.2.2)", () => {
     const { s, c, clock } = rig();
     c.publish("t/a", "one", 1, false, { messageExpiry: 60, userProps: ["k", "v"] });
     c.publish("t/bb", "x".repeat(200), 2);
+    // remaining length 131 at level 5 (two bytes), 125 at level 4 (one): the header shrinks too
+    c.publish("t/c", "y".repeat(118), 1, false, { messageExpiry: 60 });
     s.bytes([0x20, 0x02, 0x00, 0x01]);
     clock.advance(1); // at once, not after the backoff (at least 500 ms here)
     expect(s.opens).toBe(2);
@@ -182,9 +184,12 @@ describe("client5: falling back to level 4 (§3.1.2.2)", () => {
     s.send({ cmd: "connack", returnCode: 0, sessionPresent: false }, 4);
     expect(c.connected).toBe(true);
     const pubs = s.of("publish") as mp.IPublishPacket[];
-    expect(pubs.map((p) => [p.topic, p.payload.toString(), p.qos, p.messageId])).toEqual([["t/a", "one", 1, 1], ["t/bb", "x".repeat(200), 2, 2]]);
+    expect(pubs.map((p) => [p.topic, p.payload.toString(), p.qos, p.messageId])).toEqual([
+      ["t/a", "one", 1, 1], ["t/bb", "x".repeat(200), 2, 2], ["t/c", "y".repeat(118), 1, 3],
+    ]);
+    expect(s.publishBytes.slice(0, 3)).toEqual([2 + 2 + 3 + 2 + 3, 3 + 2 + 4 + 2 + 200, 2 + 2 + 3 + 2 + 118]);
     // and the client is a 3.1.1 client now
-    expect(c.publish("t/c", "z", 1)).toBe(3);
+    expect(c.publish("t/c", "z", 1)).toBe(4);
     expect((s.last("publish") as mp.IPublishPacket).payload.toString()).toBe("z");
   });
 
