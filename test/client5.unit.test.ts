@@ -332,6 +332,7 @@ describe("client5: properties and reason codes", () => {
   it("a property PUBLISH may not carry is refused before anything is sent", () => {
     const { s, c } = rig({}, {});
     expect(c.publish("t", "x", 1, false, { sessionExpiry: 5 })).toBeLessThan(0);
+    expect(c.publish("t", "x", 0, false, { topicAlias: 1 })).toBe(Err.Argument); // the client chooses aliases
     expect(s.of("publish")).toHaveLength(0);
   });
 

@@ -182,7 +182,8 @@ export class Client5 extends Client {
    * Publishes, with level-5 properties (`props`: messageExpiry, userProps, contentType, responseTopic,
    * correlationData, payloadFormat). Returns as the 3.1.1 publish does; also Err.Argument for a QoS above the
    * server's Maximum QoS or RETAIN where it has none [MQTT-3.2.2-11] [MQTT-3.2.2-14], Err.TooLarge over the
-   * server's Maximum Packet Size, and a property error (see props.ts) for a property PUBLISH may not carry.
+   * server's Maximum Packet Size, Err.Argument for a Topic Alias (the client chooses them), and a property
+   * error (see props.ts) for a property PUBLISH may not carry.
    */
   override publish(topic: Bytes, payload: Bytes, qos?: number, retain?: boolean, props?: Props): number {
     if (this.level == 4) return super.publish(topic, payload, qos, retain);
@@ -190,14 +191,16 @@ export class Client5 extends Client {
     if (!(q >= 0 && q < 3)) return Err.Argument;
     if (typeof topic == "string" ? !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0
       : checkTopic(topic, 0, topic.length)) return Err.Argument;
-    if (q > this.qmax_ || retain && !this.rok_) return Err.Argument;
+    // the client manages topic aliases: one chosen by the caller could be resent on a connection where it
+    // means nothing [MQTT-3.3.2-7]
+    if (q > this.qmax_ || retain && !this.rok_ || props && props.topicAlias) return Err.Argument;
     const max = this.pmax_ && this.pmax_ < this.tx_.length ? this.pmax_ : this.tx_.length;
     if (!q && this.st_ == St.ONLINE && !this.n_) {
       // QoS 0 straight to the transport, with a topic alias when the table has (or can take) the topic
       let a = 0;
       let known = false;
       let pr = props;
-      if (this.amax_ && typeof topic == "string" && !(props && props.topicAlias)) {
+      if (this.amax_ && typeof topic == "string") {
         const i = this.aout_.indexOf(topic);
         known = i >= 0 && i < this.amax_;
         a = known ? i + 1 : this.an_ % this.amax_ + 1;
