@@ -139,11 +139,14 @@ describe.skipIf(skip).concurrent("Mosquitto 2 at MQTT 5: the level-5 client (iss
     dir = mkdtempSync(path.join(os.tmpdir(), "mqtt5-acl-"));
     const aclFile = path.join(dir, "acl");
     writeFileSync(aclFile, "topic read secret/#\ntopic readwrite open/#\n");
-    [m, lim, acl] = await Promise.all([
+    const r = await Promise.allSettled([
       Mosquitto.start({ users: { alice: "secret" } }),
       Mosquitto.start({ extra: ["max_inflight_messages 2", "max_packet_size 400", "max_topic_alias 3", "max_qos 1", "max_keepalive 10"] }),
       Mosquitto.start({ extra: ["acl_file " + aclFile] }),
     ]);
+    const ok = r.map((x) => x.status == "fulfilled" ? x.value : undefined);
+    [m, lim, acl] = ok as Mosquitto[]; // (those that started are stopped in afterAll, also when another failed)
+    for (const x of r) if (x.status == "rejected") throw x.reason;
   });
   afterAll(async () => {
     await Promise.all(made.map((x) => x instanceof Ours5 ? x.stop() : peerEnd(x, true)));
