@@ -145,7 +145,7 @@ describe.skipIf(skip).concurrent("Mosquitto 2 at MQTT 5: the level-5 client (iss
       Mosquitto.start({ extra: ["acl_file " + aclFile] }),
     ]);
     const ok = r.map((x) => x.status == "fulfilled" ? x.value : undefined);
-    [m, lim, acl] = ok as Mosquitto[]; // (those that started are stopped in afterAll, also when another failed)
+    m = ok[0]!; lim = ok[1]!; acl = ok[2]!; // (those that started are stopped in afterAll, also when another failed)
     for (const x of r) if (x.status == "rejected") throw x.reason;
   });
   afterAll(async () => {
