@@ -153,6 +153,13 @@ export async function main(argv: string[]): Promise<number> {
   if (flags.json != "-") {
     console.log(summaryText(rows));
     if (sim.shares.length) console.log("shared consumers (readings each): " + sim.shares.join(", "));
+    const x = sim.expiry;
+    if (x.backAt) {
+      const away = [...x.relayed.values()].filter((t) => t >= x.awayAt && t < x.backAt).length;
+      const back = x.got.filter((g) => g.at >= x.backAt && (x.relayed.get(g.key) ?? 0) < x.backAt).length;
+      console.log(`dashboard (MQTT 5, expiry ${x.expirySec} s): ${away} readings relayed while it was away, ${back} delivered ` +
+        `when it came back, ${x.droppedAfter - x.droppedBefore} dropped by the broker as expired`);
+    }
     if (sim.faultLog.length) console.log("faults: " + sim.faultLog.join("; "));
     console.log(`run: ${wall.toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${(100 * (cpu.user + cpu.system) / 1e6 / wall).toFixed(0)} %), ` +
       `heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MiB, RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`);

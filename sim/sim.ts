@@ -52,12 +52,12 @@ export interface Fault {
   at: number;
   /** Virtual seconds it lasts (restart, drop, partition, latency, loss, sensor). */
   for: number;
-  kind: "broker-restart" | "wifi-drop" | "partition" | "latency" | "loss" | "sensor-fail" | "reboot" | "consumer-drop";
+  kind: "broker-restart" | "wifi-drop" | "partition" | "latency" | "loss" | "sensor-fail" | "reboot" | "consumer-drop" | "dashboard-drop";
   /** Node index (all but broker-restart), or for consumer-drop the shared consumer's. */
   node?: number;
 }
 
-export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: number) => Fault[]; shared?: number } } = {
+export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: number) => Fault[]; shared?: number; expiry?: number } } = {
   default: { about: "a broker restart at 30 s (down 15 s)", faults: () => [{ at: 30, for: 15, kind: "broker-restart" }] },
   calm: { about: "no faults", faults: () => [] },
   "broker-restart": { about: "the broker restarts at 20 s and 60 s (down 10 s each)",
@@ -72,6 +72,9 @@ export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: numbe
   reboot: { about: "node 5 reboots at 30 s", faults: (n) => [{ at: 30, for: 0, kind: "reboot", node: Math.min(4, n - 1) }] },
   shared: { about: "3 consumers share the readings ($share/sim/site/+/state, QoS 1); consumer 3 leaves for 20 s at 20 s",
     faults: () => [{ at: 20, for: 20, kind: "consumer-drop", node: 2 }], shared: 3 },
+  expiry: { about: "a relay republishes the readings at MQTT 5 with a 40 s Message Expiry to a dashboard whose persistent " +
+    "session is away from 20 s for 60 s: the broker drops what is older than 40 s when it returns", faults: () => [{ at: 20, for: 60, kind: "dashboard-drop" }],
+    expiry: 40 },
   all: { about: "every fault above, one after another",
     faults: (n) => [
       { at: 15, for: 10, kind: "broker-restart" }, { at: 30, for: 20, kind: "wifi-drop", node: 0 },
@@ -160,6 +163,28 @@ export class Simulation {
   /** The shared-subscription consumers (scenario `shared`), and the readings each received. */
   private sharers: (mqtt.MqttClient | null)[] = [];
   readonly shares: number[] = [];
+  /**
+   * Scenario `expiry`: a level-5 relay (as a gateway would be) republishes each reading from `site/<node>/state`
+   * to `fresh/<node>/state` with a Message Expiry Interval [MQTT 5.0 §3.3.2.3.3], for a level-5 dashboard with a
+   * persistent session (Session Expiry one hour). The node bundles speak 3.1.1, so the expiry is the relay's.
+   * The broker runs on real time: the interval sent is the virtual one divided by the speed, at least 1 s, and
+   * `expirySec` is what that comes to in virtual seconds.
+   */
+  readonly expiry = {
+    expirySec: 0,
+    /** Virtual ms of each reading the relay republished (acknowledged by the broker), by key node/boot/seq. */
+    relayed: new Map<string, number>(),
+    /** Readings the dashboard received: key and virtual ms of arrival. */
+    got: [] as { key: string; at: number }[],
+    /** Virtual ms when the dashboard left and came back (0 until then). */
+    awayAt: 0,
+    backAt: 0,
+    /** The broker's dropped-message count when the dashboard left, and one second (real) after it came back. */
+    droppedBefore: 0,
+    droppedAfter: 0,
+  };
+  private relay: mqtt.MqttClient | null = null;
+  private dash: mqtt.MqttClient | null = null;
   private dir = "";
   private timers: NodeJS.Timeout[] = [];
   private readonly o: SimOptions;
@@ -200,6 +225,8 @@ export class Simulation {
       this.shares.push(0);
       this.sharers.push(await this.sharer(k));
     }
+    const exp = SCENARIOS[o.scenario]!.expiry;
+    if (exp) await this.startExpiry(exp);
     // one bundle per sensor set
     const codes: string[] = [];
     for (let k = 0; k < Math.min(o.nodes, KINDS.length); k++) {
@@ -221,10 +248,39 @@ export class Simulation {
 
   /** Shared consumer `k`: a persistent session in the group "sim", so what is in flight to it when it leaves is not lost. */
   private async sharer(k: number): Promise<mqtt.MqttClient> {
-    const c = await mqtt.connectAsync(this.brokerUrl, { clientId: "sim-share-" + process.pid + "-" + (k + 1), clean: false, reconnectPeriod: 200 });
-    c.on("message", (topic, payload) => { if (!this.stopped) this.shares[k]!++; this.arrived(topic, payload.toString()); });
-    c.on("error", () => undefined);
+    const c = await connectWith(this.brokerUrl, { clientId: "sim-share-" + process.pid + "-" + (k + 1), clean: false, reconnectPeriod: 200 },
+      (topic, payload) => { if (!this.stopped) this.shares[k]!++; this.arrived(topic, payload.toString()); });
     await c.subscribeAsync("$share/sim/" + PREFIX + "/+/state", { qos: 1 });
+    return c;
+  }
+
+  /** Scenario `expiry`: the relay and the dashboard (see `expiry`). */
+  private async startExpiry(exp: number): Promise<void> {
+    const sec = Math.max(1, Math.round(exp / this.o.speed));
+    this.expiry.expirySec = sec * this.o.speed;
+    const relay = this.relay = await mqtt.connectAsync(this.brokerUrl, { protocolVersion: 5, clientId: "sim-relay-" + process.pid, reconnectPeriod: 200 });
+    relay.on("error", () => undefined);
+    relay.on("message", (topic, payload) => {
+      if (this.stopped) return;
+      const key = readingKey(topic, payload.toString());
+      if (!key) return;
+      const at = this.elapsed;
+      void relay.publishAsync("fresh/" + topic.split("/")[1] + "/state", payload, { qos: 1, properties: { messageExpiryInterval: sec } })
+        .then(() => { this.expiry.relayed.set(key, at); }, () => undefined);
+    });
+    await relay.subscribeAsync(PREFIX + "/+/state", { qos: 1 });
+    this.dash = await this.dashboard();
+  }
+
+  /** The dashboard of scenario `expiry`: a level-5 persistent session on fresh/+/state. */
+  private async dashboard(): Promise<mqtt.MqttClient> {
+    const c = await connectWith(this.brokerUrl, {
+      protocolVersion: 5, clientId: "sim-dash-" + process.pid, clean: false, reconnectPeriod: 200, properties: { sessionExpiryInterval: 3600 },
+    }, (topic, payload) => {
+      const key = readingKey(topic, payload.toString());
+      if (key && !this.stopped) this.expiry.got.push({ key, at: this.elapsed });
+    });
+    await c.subscribeAsync("fresh/+/state", { qos: 1 });
     return c;
   }
 
@@ -380,6 +436,20 @@ export class Simulation {
         void c.endAsync(true).then(() => this.at(f.for * 1000, () => {
           void this.sharer(k).then((c2) => { this.sharers[k] = c2; say("shared consumer " + (k + 1) + " is back"); });
         }));
+      } else if (f.kind == "dashboard-drop" && this.dash) {
+        say("dashboard leaves for " + f.for + " s (its session stays; readings expire after " + this.expiry.expirySec + " s)");
+        const c = this.dash;
+        this.dash = null;
+        this.expiry.awayAt = this.elapsed;
+        this.expiry.droppedBefore = this.running?.broker.stats.msgsDropped ?? 0;
+        void c.endAsync(true).then(() => this.at(f.for * 1000, () => {
+          this.expiry.backAt = this.elapsed;
+          void this.dashboard().then((c2) => {
+            this.dash = c2;
+            say("dashboard is back");
+            setTimeout(() => { this.expiry.droppedAfter = this.running?.broker.stats.msgsDropped ?? 0; }, 1000);
+          });
+        }));
       } else if (n && f.kind == "reboot") {
         say(n.stats.name + " reboots");
         n.stats.restarts++;
@@ -402,10 +472,35 @@ export class Simulation {
     for (const n of this.nodes) n.dev?.stop();
     const s = this.summary();
     await this.consumer?.endAsync().catch(() => undefined);
-    await Promise.all(this.sharers.map((c) => c?.endAsync().catch(() => undefined)));
+    await Promise.all(this.sharers.concat([this.relay, this.dash]).map((c) => c?.endAsync().catch(() => undefined)));
     this.emit({ type: "summary", nodes: s }); // the last event
     await this.running?.stop().catch(() => undefined);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     return s;
   }
+}
+
+/** node/boot/seq of a reading on `<prefix>/<node>/state`, or "" when the payload is not one. */
+function readingKey(topic: string, payload: string): string {
+  try {
+    const j = JSON.parse(payload) as { boot?: number; seq?: number };
+    return typeof j.seq == "number" ? topic.split("/")[1] + "/" + (j.boot ?? 0) + "/" + j.seq : "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * An MQTT.js client with its message handler set before it connects: a resumed session's messages come right
+ * behind the CONNACK, before connectAsync's promise would let a handler be added.
+ */
+async function connectWith(url: string, o: mqtt.IClientOptions, onMessage: (topic: string, payload: Buffer) => void): Promise<mqtt.MqttClient> {
+  const c = mqtt.connect(url, o);
+  c.on("error", () => undefined);
+  c.on("message", onMessage);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => { c.end(true); reject(new Error("could not connect to " + url)); }, 10_000);
+    c.once("connect", () => { clearTimeout(t); resolve(); });
+  });
+  return c;
 }

@@ -94,6 +94,34 @@ describe("npm run sim: scenarios and their delivery figures", () => {
     expect(c).toBeLessThan(a - 2); // away for a third of the run
   }, 60_000);
 
+  test("expiry: readings older than their MQTT 5 Message Expiry are dropped by the broker while the dashboard is away; the fresh ones and all others arrive once (issue 9 req 6)", async () => {
+    const { rows, sim } = await run("expiry", 100, 3);
+    expect(sim.faultLog.map((l) => l.replace(/^t=\d+s /, ""))).toEqual([
+      "dashboard leaves for 60 s (its session stays; readings expire after 40 s)", "dashboard is back"]);
+    for (const r of rows) expect(r, r.name).toMatchObject({ lost: 0, duplicated: 0 });
+    const x = sim.expiry;
+    expect(x.expirySec).toBe(40);
+    const keys = x.got.map((g) => g.key);
+    expect(new Set(keys).size).toBe(keys.length); // none twice
+    const got = new Set(keys);
+    // relayed while it was online: every one arrived
+    const online = [...x.relayed].filter(([, t]) => t < x.awayAt - 2000 || t > x.backAt + 2000);
+    expect(online.length).toBeGreaterThanOrEqual(20);
+    for (const [k] of online) expect(got.has(k), k).toBe(true);
+    // relayed while it was away: by their age when it came back (5 s either side of the 40 s left out: the
+    // broker's clock and the simulation's differ by scheduling jitter, 20 times magnified here)
+    const away = [...x.relayed].filter(([, t]) => t >= x.awayAt && t < x.backAt);
+    const stale = away.filter(([, t]) => x.backAt - t > x.expirySec * 1000 + 5000);
+    const fresh = away.filter(([, t]) => x.backAt - t < x.expirySec * 1000 - 5000);
+    expect(stale.length).toBeGreaterThanOrEqual(6);
+    expect(fresh.length).toBeGreaterThanOrEqual(6);
+    for (const [k] of stale) expect(got.has(k), "expired " + k + " was delivered").toBe(false);
+    for (const [k] of fresh) expect(got.has(k), "fresh " + k + " was not delivered").toBe(true);
+    // and the broker counted what it dropped
+    const dropped = away.filter(([k]) => !got.has(k)).length;
+    expect(x.droppedAfter - x.droppedBefore).toBeGreaterThanOrEqual(dropped);
+  }, 60_000);
+
   test("the same seed gives the same readings; another seed other readings", async () => {
     const readings = async (seed: number): Promise<string[]> => {
       const { events } = await run("reboot", 16, 2, seed); // (no fault within 16 s)
@@ -132,7 +160,7 @@ describe("npm run sim: the command line", () => {
     const list = spawnSync(tsx, [path.join(ROOT, "sim/main.ts"), "--scenario", "list"], { encoding: "utf8", timeout: 20_000 });
     expect(list.status).toBe(0);
     expect(list.stdout.split("\n").filter((l) => l).map((l) => l.split(/\s+/)[0])).toEqual(
-      ["default", "calm", "broker-restart", "wifi-drop", "partition", "latency", "loss", "sensor-fail", "reboot", "shared", "all"]);
+      ["default", "calm", "broker-restart", "wifi-drop", "partition", "latency", "loss", "sensor-fail", "reboot", "shared", "expiry", "all"]);
   }, 60_000);
 });
 
