@@ -233,6 +233,58 @@ describe("MQTT 5 in the broker, with MQTT.js at protocolVersion 5", () => {
   });
 });
 
+describe("MQTT 5 subscription identifiers (§3.8.2.1.2, §3.3.4)", () => {
+  const ids = (g: Got): number[] => {
+    const v = g.props.subscriptionIdentifier as number | number[] | undefined;
+    return v === undefined ? [] : ([] as number[]).concat(v).sort((a, b) => a - b);
+  };
+
+  test("a message goes with the identifiers of every matching subscription of the session, in one PUBLISH [MQTT-3.3.4-3] [MQTT-3.3.4-4]", async () => {
+    const url = await broker();
+    const a = await client(url);
+    await a.c.subscribeAsync("id/+", { qos: 1, properties: { subscriptionIdentifier: 5 } });
+    await a.c.subscribeAsync("id/#", { qos: 0, properties: { subscriptionIdentifier: 268435455 } });
+    await a.c.subscribeAsync("id/x", { qos: 1 }); // no identifier
+    const pub = await client(url);
+    await pub.c.publishAsync("id/x", "both", { qos: 1 });
+    await pub.c.publishAsync("id/y/z", "deep", { qos: 1 });
+    await until(() => a.got.length == 2, "2 messages");
+    await sleep(100);
+    expect(a.got.map((g) => [g.payload, g.qos, ids(g)])).toEqual([["both", 1, [5, 268435455]], ["deep", 0, [268435455]]]);
+  });
+
+  test("the retained messages a SUBSCRIBE brings carry its identifier; a level-4 subscriber's messages carry none", async () => {
+    const url = await broker();
+    const pub = await client(url);
+    await pub.c.publishAsync("ret/a", "kept", { qos: 1, retain: true });
+    const a = await client(url);
+    await a.c.subscribeAsync("ret/#", { qos: 1, properties: { subscriptionIdentifier: 42 } });
+    await until(() => a.got.length == 1, "the retained message");
+    expect([a.got[0]!.payload, a.got[0]!.retain, ids(a.got[0]!)]).toEqual(["kept", true, [42]]);
+    const b = await client(url, { protocolVersion: 4 });
+    await b.c.subscribeAsync("ret/#", { qos: 1 });
+    await until(() => b.got.length == 1, "level 4 retained");
+    expect(ids(b.got[0]!)).toEqual([]);
+  });
+
+  test("kept with a persistent session: messages queued while it was away carry the identifier; a new SUBSCRIBE without one removes it", async () => {
+    const url = await broker();
+    const o = { clientId: "sid-persist", clean: false, properties: { sessionExpiryInterval: 300 } };
+    const a = await client(url, o);
+    await a.c.subscribeAsync("away/#", { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    await a.c.endAsync();
+    const pub = await client(url);
+    await pub.c.publishAsync("away/1", "queued", { qos: 1 });
+    const back = await client(url, o);
+    await until(() => back.got.length == 1, "the queued message");
+    expect(ids(back.got[0]!)).toEqual([9]);
+    await back.c.subscribeAsync("away/#", { qos: 1 }); // the same filter again, without an identifier
+    await pub.c.publishAsync("away/2", "plain", { qos: 1 });
+    await until(() => back.got.length == 2, "the second message");
+    expect(ids(back.got[1]!)).toEqual([]);
+  });
+});
+
 describe("MQTT 5 in the broker, over in-memory connections", () => {
   /** Level-5 bytes of `o` (lib/mqtt5/encode.ts). */
   function bytes5(o: Packet5Input): Uint8Array {

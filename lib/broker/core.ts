@@ -27,7 +27,7 @@ import { Host, Peer } from "./peer";
 import { Retained } from "./retain";
 import { Q_ID, Q_ST, QUEUED, REL, SENT, Session } from "./session";
 import { BrokerOptions, Msg, St, Stats } from "./types";
-import { AS_PUBLISHED, Extras, NO_LOCAL, detached5, willExtras, disconnect5, expired, levelParsers, publish5, refuse5 } from "./v5";
+import { AS_PUBLISHED, Extras, NO_LOCAL, detached5, willExtras, disconnect5, expired, forSession5, levelParsers, matchedId5, publish5, refuse5 } from "./v5";
 import { reasonForErr } from "../mqtt5/reason";
 
 /** An empty view, for packet fields no longer valid. */
@@ -80,9 +80,11 @@ export class BrokerCore implements Host {
   private tm_: unknown = 0;
   private readonly visit_ = (s: Session, q: number): void => {
     if (!globalThis.NO_MQTT5 && q > 3) {
-      // a level-5 subscription's options (v5.ts): No Local [MQTT-3.8.3-3], Retain As Published [MQTT-3.3.1-12]
+      // a level-5 subscription's options (v5.ts): No Local [MQTT-3.8.3-3], Retain As Published [MQTT-3.3.1-12],
+      // Subscription Identifier [MQTT-3.3.4-3]
       if (q & NO_LOCAL && s == this.from5) return;
       if (q & AS_PUBLISHED) s.rap5 = this.mark_;
+      matchedId5(s, q, this.mark_!);
       q &= 3;
     }
     if (s.mark_ != this.mark_) { s.mark_ = this.mark_; s.best_ = q; this.hit_[this.nHit_++] = s; }
@@ -366,7 +368,8 @@ export class BrokerCore implements Host {
         m = { tp_: topic, pl_: new Uint8Array(payload), qos_: qos };
         if (!globalThis.NO_MQTT5 && this.x5) { m.pr5 = this.x5.pr5; m.ex5 = this.x5.ex5; }
       }
-      this.deliver_(s, m, s.best_ < qos ? s.best_ : qos, !globalThis.NO_MQTT5 && s.rap5 === this.mark_ ? r : !!s.bridge_ && r);
+      this.deliver_(s, !globalThis.NO_MQTT5 ? forSession5(s, m, this.mark_!) : m, s.best_ < qos ? s.best_ : qos,
+        !globalThis.NO_MQTT5 && s.rap5 === this.mark_ ? r : !!s.bridge_ && r);
     }
   }
 

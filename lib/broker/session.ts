@@ -56,6 +56,9 @@ export class Session {
   exAt5?: number;
   /** MQTT 5 routing scratch: the message number for which a matching subscription had Retain As Published. */
   rap5?: number;
+  /** MQTT 5 routing scratch: the Subscription Identifiers of the matching subscriptions, for message number idm5. */
+  ids5?: number[];
+  idm5?: number;
 
   /** Clean session (1) or not (0). */
   clean: number;

@@ -26,6 +26,11 @@ export interface Msg {
   pr5?: MsgProps;
   /** MQTT 5: when the message expires (broker clock, ms); a will's: its Message Expiry Interval, s. */
   ex5?: number;
+  /**
+   * MQTT 5: the Subscription Identifiers it goes out with (§3.3.4): set on a per-session copy of the message
+   * (v5.ts withIds), never on the shared one.
+   */
+  si5?: number[];
 }
 
 declare global {

@@ -16,7 +16,10 @@
  *   [MQTT-3.3.2-17] [MQTT-3.3.2-18] [MQTT-3.3.2-20]; the Message Expiry Interval passed on is what is left of it
  *   [MQTT-3.3.2-6].
  * - SUBSCRIBE: No Local [MQTT-3.8.3-3], Retain As Published [MQTT-3.3.1-12], Retain Handling 0/1/2
- *   [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]; SUBACK and UNSUBACK with reason codes.
+ *   [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]; SUBACK and UNSUBACK with reason codes; a Subscription
+ *   Identifier is kept with the subscription (also across restarts, in the snapshot) and sent with every
+ *   message it matches, several when several subscriptions of the session match, in one PUBLISH [MQTT-3.3.4-3]
+ *   [MQTT-3.3.4-4], and with the retained messages the SUBSCRIBE brings.
  * - DISCONNECT: from the client with reason 0x04 still sends the will; a Session Expiry Interval in it replaces
  *   the CONNECT's (setting one after 0 at CONNECT is a Protocol Error, §3.14.2.2.2); the broker's own closes carry a
  *   reason code (Malformed Packet, Protocol Error, Packet too large, Session taken over, Keep Alive timeout,
@@ -45,9 +48,14 @@ export const TOPIC_ALIASES = 16;
 /** Session Expiry Interval meaning "never" (§3.1.2.11.2). */
 const NEVER = 0xffffffff;
 
-/** Subscription option bits kept with a level-5 subscription's QoS in the subscription table (QoS in bits 0-1). */
+/**
+ * Subscription option bits kept with a level-5 subscription's QoS in the subscription table (QoS in bits 0-1),
+ * and its Subscription Identifier from bit 8 up (the number is `qos | options + id * ID_UNIT`: the low byte,
+ * which SUBSCRIBE's return codes keep, is never 0x80).
+ */
 export const NO_LOCAL = 4;
 export const AS_PUBLISHED = 8;
+export const ID_UNIT = 256;
 
 /** The properties of a message passed on to level-5 subscribers, copied out of the packet. */
 export interface MsgProps {
@@ -162,9 +170,10 @@ export function expired(b: Broker, m: Msg): boolean {
  */
 export function publish5(b: Broker, p: Peer, m: Msg, q: number, retain: boolean, dup: boolean, id: number): number {
   let pr: Props | undefined = m.pr5;
-  if (m.ex5 !== undefined) {
+  if (m.ex5 !== undefined || m.si5) {
     pr = Object.assign({}, m.pr5 || {}) as Props;
-    pr.messageExpiry = Math.max(0, Math.ceil((m.ex5 - b.clock.now()) / 1000)); // what is left [MQTT-3.3.2-6]
+    if (m.ex5 !== undefined) pr.messageExpiry = Math.max(0, Math.ceil((m.ex5 - b.clock.now()) / 1000)); // what is left [MQTT-3.3.2-6]
+    if (m.si5) pr.subIds = m.si5; // [MQTT-3.3.4-3]
   }
   const n = encodePublish5(b.tx_, 0, m.tp_, m.pl_, q, retain, dup, id, pr);
   return n > 0 && p.mp5 && n > p.mp5 ? Err.TooLarge : n;
@@ -178,7 +187,28 @@ export function options5(b: Broker, s: Session, f: string, pk: Packet5, i: numbe
   const o = pk.opts[i]!;
   const rh = o >> 4 & 3;
   b.s5!.push(rh == 2 || rh == 1 && s.filters_.indexOf(f) >= 0 ? 1 : 0);
-  return pk.qoss[i]! | o & (NO_LOCAL | AS_PUBLISHED);
+  // the SUBSCRIBE's Subscription Identifier goes with each of its filters (§3.8.2.1.2)
+  return (pk.qoss[i]! | o & (NO_LOCAL | AS_PUBLISHED)) + (pk.props.subIds[0] || 0) * ID_UNIT;
+}
+
+/** Routing, a level-5 subscription matched for `s`: its Subscription Identifier (if any) joins the message's. */
+export function matchedId5(s: Session, q: number, mark: number): void {
+  const id = Math.floor(q / ID_UNIT);
+  if (!id) return;
+  if (s.idm5 !== mark) { s.idm5 = mark; s.ids5 = []; }
+  s.ids5!.push(id);
+}
+
+/** `m` for `s`: a copy with the Subscription Identifiers of `s`'s matching subscriptions, or `m` when none. */
+export function forSession5(s: Session, m: Msg, mark: number): Msg {
+  return s.idm5 === mark ? withIds(m, s.ids5!) : m;
+}
+
+/** A per-session copy of `m` (payload shared) that goes out with Subscription Identifiers `ids` [MQTT-3.3.4-3]. */
+export function withIds(m: Msg, ids: number[]): Msg {
+  const c = Object.assign({}, m) as Msg;
+  c.si5 = ids.slice().sort((a, z) => a - z);
+  return c;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { Session } from "../session";
 import { Msg, St } from "../types";
-import { options5, suback5 } from "../v5";
+import { options5, suback5, withIds } from "../v5";
 import { Packet5 } from "../../mqtt5/types";
 
 export function onSubscribe(b: Broker, p: Peer, pk: Packet): void {
@@ -34,7 +34,9 @@ export function onSubscribe(b: Broker, p: Peer, pk: Packet): void {
     const g = codes[i]!;
     if (g & 0x80 || !globalThis.NO_MQTT5 && p.v5 && b.s5![i]) continue;
     b.ret_.each(fs[i]!, (m: Msg) => {
-      if (!a || a.canRead(s.id, s.user_ || null, m.tp_)) b.deliver_(s, m, m.qos_ < g ? m.qos_ : g, true);
+      // (MQTT 5: with the SUBSCRIBE's Subscription Identifier [MQTT-3.3.4-3])
+      const ids = !globalThis.NO_MQTT5 && p.v5 ? (pk as Packet5).props.subIds : null;
+      if (!a || a.canRead(s.id, s.user_ || null, m.tp_)) b.deliver_(s, ids && ids.length ? withIds(m, ids) : m, m.qos_ < g ? m.qos_ : g, true);
     });
   }
 }
