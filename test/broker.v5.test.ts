@@ -219,6 +219,21 @@ describe("MQTT 5 in the broker, with MQTT.js at protocolVersion 5", () => {
     expect((await gone).reasonCode).toBe(0x8e);
   });
 
+  test("Will Delay Interval with MQTT.js: the will of a dropped connection comes after its delay, with its properties (§3.1.3.2.2)", async () => {
+    const url = await broker();
+    const w = await client(url);
+    await w.c.subscribeAsync("wd/#", { qos: 1 });
+    const a = await client(url, {
+      clientId: "wd-js", properties: { sessionExpiryInterval: 30 },
+      will: { topic: "wd/js", payload: Buffer.from("offline"), qos: 1, retain: false, properties: { willDelayInterval: 1, userProperties: { k: "v" } } },
+    });
+    const t0 = Date.now();
+    a.c.stream.destroy(); // the connection drops: no DISCONNECT
+    await until(() => w.got.length == 1, "the will", 4000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect([w.got[0]!.payload, w.got[0]!.props.userProperties]).toEqual(["offline", { k: "v" }]);
+  });
+
   test("DISCONNECT 0x04 from the client still publishes its will; a normal DISCONNECT does not", async () => {
     const url = await broker();
     const w = await client(url);
@@ -293,6 +308,72 @@ describe("MQTT 5 in the broker, over in-memory connections", () => {
     if (len < 0) throw new Error("encode failed: " + len);
     return b.subarray(0, len);
   }
+
+  /** A level-5 client with a will on "gone/<id>" (Will Delay Interval `delay`) and Session Expiry `sx`, and a subscriber to gone/#. */
+  function willRig(delay: number, sx: number) {
+    const env = memBroker({});
+    const watch = env.client("watch");
+    watch.send({ type: T.SUBSCRIBE, id: 1, filters: ["gone/#"], qoss: [1] });
+    watch.take();
+    const c = new MemClient(env.broker, true);
+    const connect = (cl: MemClient, clean = true) => cl.raw(bytes5({
+      type: T.CONNECT, clientId: "wd", clean, keepalive: 0, props: { sessionExpiry: sx },
+      will: { topic: "gone/wd", payload: "offline", qos: 1, props: { willDelay: delay, userProps: ["why", "test"] } },
+    }));
+    connect(c);
+    c.take();
+    const wills = () => watch.publishes().map((g) => g.payload);
+    /** Virtual seconds pass (the broker's tick runs every second). */
+    const wait = (sec: number) => { for (let i = 0; i < sec * 10; i++) env.clock.advance(100); };
+    return { env, c, watch, connect, wills, wait };
+  }
+
+  test("Will Delay Interval: the will goes out after the delay, not at the abrupt close (§3.1.3.2.2)", () => {
+    const r = willRig(10, 60);
+    r.c.down();
+    r.wait(8);
+    expect(r.wills()).toEqual([]);
+    r.wait(3);
+    expect(r.wills()).toEqual(["offline"]);
+    r.wait(60);
+    expect(r.wills()).toEqual([]); // once
+  });
+
+  test("Will Delay Interval: a new connection to the session within the delay means no will [MQTT-3.1.3-9]", () => {
+    const r = willRig(10, 60);
+    r.c.down();
+    r.wait(5);
+    const again = new MemClient(r.env.broker, true);
+    r.connect(again, false);
+    expect(again.take().map((g) => g.type)).toEqual([T.CONNACK]);
+    r.wait(30);
+    expect(r.wills()).toEqual([]);
+  });
+
+  test("Will Delay Interval longer than the session: the will goes out when the session ends", () => {
+    const r = willRig(30, 5);
+    r.c.down();
+    r.wait(4);
+    expect(r.wills()).toEqual([]);
+    r.wait(2);
+    expect(r.wills()).toEqual(["offline"]);
+    expect(r.env.log.some((l) => /session wd expired/.test(l))).toBe(true);
+  });
+
+  test("Will Delay Interval with a session that ends with its connection (Session Expiry 0): the will goes at once", () => {
+    const r = willRig(30, 0);
+    r.c.down();
+    expect(r.wills()).toEqual(["offline"]);
+  });
+
+  test("a delayed will whose session is replaced by a Clean Start connection goes out then (the session ended)", () => {
+    const r = willRig(30, 60);
+    r.c.down();
+    r.wait(2);
+    const fresh = new MemClient(r.env.broker, true);
+    r.connect(fresh, true);
+    expect(r.wills()).toEqual(["offline"]);
+  });
 
   test("the client's Receive Maximum bounds the QoS 1/2 messages in flight to it [MQTT-3.3.4-9]; each PUBACK lets one more go", () => {
     const env = memBroker({ maxInflight: 20 });

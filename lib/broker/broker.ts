@@ -14,6 +14,7 @@
  */
 import { Clock } from "../hal/net";
 import { BrokerCore } from "./core";
+import { dueWill5 } from "./v5";
 import { SubIndex } from "./match";
 import { Session } from "./session";
 import { Group, SharedSubs } from "./share";
@@ -55,7 +56,9 @@ export class Broker extends BrokerCore {
     // MQTT 5: a detached session whose Session Expiry Interval has passed is forgotten (v5.ts)
     for (const k in this.ss_) {
       const s = this.ss_[k]!;
-      if (s.exAt5 !== undefined && !s.peer_ && now >= s.exAt5) {
+      const ending = s.exAt5 !== undefined && !s.peer_ && now >= s.exAt5;
+      dueWill5(this, s, now, ending); // a delayed will, due or with its session ending (v5.ts)
+      if (ending) {
         this.log_("session " + s.id + " expired");
         this.forget_(s);
       }

@@ -27,7 +27,7 @@ import { Host, Peer } from "./peer";
 import { Retained } from "./retain";
 import { Q_ID, Q_ST, QUEUED, REL, SENT, Session } from "./session";
 import { BrokerOptions, Msg, St, Stats } from "./types";
-import { AS_PUBLISHED, Extras, NO_LOCAL, detached5, willExtras, disconnect5, expired, forSession5, levelParsers, matchedId5, publish5, refuse5 } from "./v5";
+import { AS_PUBLISHED, Extras, NO_LOCAL, delayWill5, detached5, willExtras, disconnect5, expired, forSession5, levelParsers, matchedId5, publish5, refuse5 } from "./v5";
 import { reasonForErr } from "../mqtt5/reason";
 
 /** An empty view, for packet fields no longer valid. */
@@ -245,7 +245,8 @@ export class BrokerCore implements Host {
     this.log_("disconnect " + s.id + (p.why_ ? " (" + p.why_ + ")" : p.bye_ ? "" : " (connection lost)"));
     if (s.clean) this.forget_(s); // [MQTT-3.1.2-6]
     // the will: published when the connection ends without DISCONNECT [MQTT-3.1.2-8], with its QoS and retain
-    if (will) {
+    // (MQTT 5: after its Will Delay Interval, unless the session ends first: v5.ts)
+    if (will && (globalThis.NO_MQTT5 || delayWill5(this, s, will))) {
       if (!globalThis.NO_MQTT5) this.x5 = willExtras(this, will);
       this.incoming_(will.tp_, will.pl_, will.qos_, !!will.rt_, null);
       if (!globalThis.NO_MQTT5) this.x5 = null;

@@ -59,6 +59,9 @@ export class Session {
   /** MQTT 5 routing scratch: the Subscription Identifiers of the matching subscriptions, for message number idm5. */
   ids5?: number[];
   idm5?: number;
+  /** MQTT 5: a will waiting for its Will Delay Interval (v5.ts), and when it goes out (ms). */
+  wl5?: Msg;
+  wAt5?: number;
 
   /** Clean session (1) or not (0). */
   clean: number;

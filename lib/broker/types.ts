@@ -31,6 +31,8 @@ export interface Msg {
    * (v5.ts withIds), never on the shared one.
    */
   si5?: number[];
+  /** MQTT 5: a will's Will Delay Interval, s (§3.1.3.2.2). */
+  dl5?: number;
 }
 
 declare global {

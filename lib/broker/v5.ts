@@ -106,6 +106,7 @@ export function connect5(b: Broker, p: Peer, s: Session, pk: Packet5, present: b
     const wp = pk.willProps;
     w.pr5 = msgProps(wp);
     if (wp.messageExpiry !== undefined) w.ex5 = wp.messageExpiry; // (seconds, made absolute when it is sent)
+    if (wp.willDelay) w.dl5 = wp.willDelay;
   }
   const c: Props = { receiveMax: b.maxInbound_, maxPacketSize: b.maxPacket_, topicAliasMax: TOPIC_ALIASES };
   if (!pk.clientId.length) c.assignedClientId = s.id; // the id the broker gave [MQTT-3.2.2-16]
@@ -257,4 +258,40 @@ export function onDisconnect5(b: Broker, p: Peer, pk: Packet5): void {
 /** When a level-5 session's connection ends: the time it expires, unless it never does (Broker.tick forgets it then). */
 export function detached5(b: Broker, s: Session): void {
   if (s.sx5 && s.sx5 != NEVER) s.exAt5 = b.clock.now() + s.sx5 * 1000;
+}
+
+/**
+ * The will of a connection that ended without DISCONNECT: false when it is to wait for its Will Delay Interval
+ * (§3.1.3.2.2), which then starts; it goes out when the interval has passed or the session ends, whichever is
+ * first (Broker.tick, or now for a session that ends with its connection), unless a new connection to the
+ * session comes first [MQTT-3.1.3-9].
+ */
+export function delayWill5(b: Broker, s: Session, w: Msg): boolean {
+  if (!w.dl5 || s.clean) return true;
+  s.wl5 = w;
+  s.wAt5 = b.clock.now() + w.dl5 * 1000;
+  return false;
+}
+
+/** A new connection to the session: a will still waiting is not sent [MQTT-3.1.3-9]. */
+export function cancelWill5(s: Session): void {
+  if (s.wl5) { delete s.wl5; delete s.wAt5; }
+}
+
+/** Publishes the will `w` (its properties and Message Expiry Interval from now). */
+export function publishWill5(b: Broker, w: Msg): void {
+  b.x5 = willExtras(b, w);
+  b.incoming_(w.tp_, w.pl_, w.qos_, !!w.rt_, null);
+  b.x5 = null;
+}
+
+/**
+ * Broker.tick: wills whose delay has passed go out, and so do those of sessions that expire now (`ending`:
+ * the session is about to be forgotten).
+ */
+export function dueWill5(b: Broker, s: Session, now: number, ending: boolean): void {
+  const w = s.wl5;
+  if (!w || s.peer_ || !ending && now < s.wAt5!) return;
+  cancelWill5(s);
+  publishWill5(b, w);
 }
