@@ -219,6 +219,18 @@ describe("MQTT 5 in the broker, with MQTT.js at protocolVersion 5", () => {
     expect((await gone).reasonCode).toBe(0x8e);
   });
 
+  test("CONNACK tells the broker's Receive Maximum and Maximum Packet Size (§3.2.2.3.3, §3.2.2.3.6)", async () => {
+    const url = await broker({ limits: { maxInbound: 5, maxPacket: 4096 } });
+    const a = await client(url);
+    expect(a.connack.properties).toMatchObject({ receiveMaximum: 5, maximumPacketSize: 4096 });
+    // and a PUBLISH over it from MQTT.js ends the connection with DISCONNECT 0x95 [MQTT-3.2.2-15]
+    const reasons: number[] = [];
+    a.c.on("disconnect", (d) => reasons.push(d.reasonCode ?? 0));
+    a.c.publish("big", Buffer.alloc(5000), { qos: 0 });
+    await until(() => reasons.length == 1, "DISCONNECT");
+    expect(reasons).toEqual([0x95]);
+  });
+
   test("Will Delay Interval with MQTT.js: the will of a dropped connection comes after its delay, with its properties (§3.1.3.2.2)", async () => {
     const url = await broker();
     const w = await client(url);
@@ -373,6 +385,30 @@ describe("MQTT 5 in the broker, over in-memory connections", () => {
     const fresh = new MemClient(r.env.broker, true);
     r.connect(fresh, true);
     expect(r.wills()).toEqual(["offline"]);
+  });
+
+  test("DISCONNECT with the broker's reason: 0x95 Packet too large, 0x93 Receive Maximum exceeded, 0x8D Keep Alive timeout; a level-4 client is just closed", () => {
+    const env = memBroker({ maxPacket: 200, maxInbound: 2 });
+    const open = (level5: boolean, id: string, keepalive = 0) => {
+      const c = new MemClient(env.broker, level5);
+      if (level5) c.raw(bytes5({ type: T.CONNECT, clientId: id, clean: true, keepalive }));
+      else c.connect(id, { keepalive });
+      expect(c.take().map((g) => [g.type, g.code])).toEqual([[T.CONNACK, 0]]);
+      return c;
+    };
+    const big = open(true, "big");
+    big.raw(bytes5({ type: T.PUBLISH, topic: "t", payload: "x".repeat(300), qos: 0 }));
+    expect(big.take().map((g) => [g.type, g.code])).toEqual([[T.DISCONNECT, 0x95]]);
+    expect(big.closed).toBe(true);
+    const many = open(true, "many");
+    for (const id of [1, 2, 3]) many.raw(bytes5({ type: T.PUBLISH, topic: "t", payload: "q2", qos: 2, id }));
+    expect(many.take().map((g) => [g.type, g.code ?? g.id])).toEqual([[T.PUBREC, 1], [T.PUBREC, 2], [T.DISCONNECT, 0x93]]);
+    const idle = open(true, "idle", 1);
+    const idle4 = open(false, "idle4", 1);
+    for (let i = 0; i < 25; i++) env.clock.advance(100);
+    expect(idle.take().map((g) => [g.type, g.code])).toEqual([[T.DISCONNECT, 0x8d]]);
+    expect(idle4.take()).toEqual([]);
+    expect(idle4.closed).toBe(true);
   });
 
   test("the client's Receive Maximum bounds the QoS 1/2 messages in flight to it [MQTT-3.3.4-9]; each PUBACK lets one more go", () => {

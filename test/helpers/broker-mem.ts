@@ -26,6 +26,7 @@ function got(p: Packet): Got {
   if (p.type == 3) Object.assign(v, { topic: txt(p.topic), payload: txt(p.payload), qos: p.qos, dup: p.dup, retain: p.retain });
   if (p.type == 2) Object.assign(v, { sessionPresent: p.sessionPresent, code: p.code });
   if (p.type == 9) Object.assign(v, { codes: Array.from(p.codes) });
+  if (p.type == 14) v.code = p.code; // (a level-5 DISCONNECT's reason code)
   return v;
 }
 
