@@ -73,7 +73,7 @@ export const SCENARIOS: { [name: string]: { about: string; faults: (nodes: numbe
   shared: { about: "3 consumers share the readings ($share/sim/site/+/state, QoS 1); consumer 3 leaves for 20 s at 20 s",
     faults: () => [{ at: 20, for: 20, kind: "consumer-drop", node: 2 }], shared: 3 },
   expiry: { about: "a relay republishes the readings at MQTT 5 with a 40 s Message Expiry to a dashboard whose persistent " +
-    "session is away from 20 s for 60 s: the broker drops what is older than 40 s when it returns", faults: () => [{ at: 20, for: 60, kind: "dashboard-drop" }],
+    "session is away from 20 s for 80 s: the broker drops what is older than 40 s when it returns", faults: () => [{ at: 20, for: 80, kind: "dashboard-drop" }],
     expiry: 40 },
   all: { about: "every fault above, one after another",
     faults: (n) => [

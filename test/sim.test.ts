@@ -95,9 +95,9 @@ describe("npm run sim: scenarios and their delivery figures", () => {
   }, 60_000);
 
   test("expiry: readings older than their MQTT 5 Message Expiry are dropped by the broker while the dashboard is away; the fresh ones and all others arrive once (issue 9 req 6)", async () => {
-    const { rows, sim } = await run("expiry", 100, 3);
+    const { rows, sim } = await run("expiry", 120, 3);
     expect(sim.faultLog.map((l) => l.replace(/^t=\d+s /, ""))).toEqual([
-      "dashboard leaves for 60 s (its session stays; readings expire after 40 s)", "dashboard is back"]);
+      "dashboard leaves for 80 s (its session stays; readings expire after 40 s)", "dashboard is back"]);
     for (const r of rows) expect(r, r.name).toMatchObject({ lost: 0, duplicated: 0 });
     const x = sim.expiry;
     expect(x.expirySec).toBe(40);
@@ -108,13 +108,13 @@ describe("npm run sim: scenarios and their delivery figures", () => {
     const online = [...x.relayed].filter(([, t]) => t < x.awayAt - 2000 || t > x.backAt + 2000);
     expect(online.length).toBeGreaterThanOrEqual(20);
     for (const [k] of online) expect(got.has(k), k).toBe(true);
-    // relayed while it was away: by their age when it came back (5 s either side of the 40 s left out: the
+    // relayed while it was away: by their age when it came back (10 s either side of the 40 s left out: the
     // broker's clock and the simulation's differ by scheduling jitter, 20 times magnified here)
     const away = [...x.relayed].filter(([, t]) => t >= x.awayAt && t < x.backAt);
-    const stale = away.filter(([, t]) => x.backAt - t > x.expirySec * 1000 + 5000);
-    const fresh = away.filter(([, t]) => x.backAt - t < x.expirySec * 1000 - 5000);
-    expect(stale.length).toBeGreaterThanOrEqual(6);
-    expect(fresh.length).toBeGreaterThanOrEqual(6);
+    const stale = away.filter(([, t]) => x.backAt - t > x.expirySec * 1000 + 10_000);
+    const fresh = away.filter(([, t]) => x.backAt - t < x.expirySec * 1000 - 10_000);
+    expect(stale.length).toBeGreaterThanOrEqual(12);
+    expect(fresh.length).toBeGreaterThanOrEqual(12);
     for (const [k] of stale) expect(got.has(k), "expired " + k + " was delivered").toBe(false);
     for (const [k] of fresh) expect(got.has(k), "fresh " + k + " was not delivered").toBe(true);
     // and the broker counted what it dropped
