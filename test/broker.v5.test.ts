@@ -3,12 +3,17 @@
  * (and 4, on the same broker) over TCP against `npm run broker`'s startBroker on a free loopback port. Each test
  * is named with the MQTT 5 feature it checks; README's MQTT 5 table points here.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterEach, describe, expect, test } from "vitest";
 import { validateConfig } from "../sim/broker/config";
 import { startBroker, type RunningBroker } from "../sim/broker/main";
 import { encodePacket5, packet5SizeOf, type Packet5Input } from "../lib/mqtt5/encode";
 import { T } from "../lib/mqtt/types";
+import type { Auth, BrokerOptions, Snapshot } from "../lib/broker/types";
+import { parseSnapshot } from "../sim/broker/persist";
 import { MemClient, memBroker } from "./helpers/broker-mem";
 import { waitFor } from "./helpers/peers";
 
@@ -43,6 +48,23 @@ async function client(url: string, o: IClientOptions = {}): Promise<{ c: MqttCli
 }
 
 const until = (f: () => boolean, what: string, ms = 5000): Promise<void> => waitFor(f, ms, () => what);
+
+/** Level-5 bytes of `o` (lib/mqtt5/encode.ts). */
+function bytes5(o: Packet5Input): Uint8Array {
+  const b = new Uint8Array(packet5SizeOf(o) + 8);
+  const len = encodePacket5(b, 0, o);
+  if (len < 0) throw new Error("encode failed: " + len);
+  return b.subarray(0, len);
+}
+
+/** The reason codes of the DISCONNECTs MQTT.js client `c` receives, and whether its connection closed. */
+function watchEnd(c: MqttClient): { reasons: number[]; closed: () => boolean } {
+  const reasons: number[] = [];
+  let closed = false;
+  c.on("disconnect", (d) => reasons.push(d.reasonCode ?? 0));
+  c.on("close", () => { closed = true; });
+  return { reasons, closed: () => closed };
+}
 
 describe("MQTT 5 in the broker, with MQTT.js at protocolVersion 5", () => {
   test("level 4 and level 5 clients on one broker exchange messages both ways; a level-4 subscriber gets a level-5 message without its properties", async () => {
@@ -231,6 +253,73 @@ describe("MQTT 5 in the broker, with MQTT.js at protocolVersion 5", () => {
     expect(reasons).toEqual([0x95]);
   });
 
+  test("Receive Maximum of the broker: more QoS 2 PUBLISHes awaiting PUBREL than CONNACK's Receive Maximum is DISCONNECT 0x93 (§3.3.4) [MQTT-3.3.4-7]; a level-4 client is just closed", async () => {
+    const url = await broker({ limits: { maxInbound: 2 } });
+    const a = await client(url);
+    expect(a.connack.properties?.receiveMaximum).toBe(2);
+    const e = watchEnd(a.c);
+    // (MQTT.js does not hold its QoS 2 PUBLISHes back to the server's Receive Maximum: the three go at once,
+    // before the first PUBREC comes back)
+    for (let i = 0; i < 3; i++) a.c.publish("rm/" + i, "q2", { qos: 2 }, () => undefined);
+    await until(() => e.closed(), "the close");
+    expect(e.reasons).toEqual([0x93]);
+    const b = await client(url, { protocolVersion: 4 });
+    const e4 = watchEnd(b.c);
+    for (let i = 0; i < 3; i++) b.c.publish("rm/" + i, "q2", { qos: 2 }, () => undefined);
+    await until(() => e4.closed(), "the close");
+    expect(e4.reasons).toEqual([]);
+  });
+
+  test("Keep Alive timeout: a level-5 MQTT.js client silent for 1.5 keepalives gets DISCONNECT 0x8D, then the close, and its will goes out [MQTT-3.1.2-22]", async () => {
+    const url = await broker();
+    const w = await client(url);
+    await w.c.subscribeAsync("ka/#", { qos: 1 });
+    const a = await client(url, { keepalive: 1, will: { topic: "ka/gone", payload: Buffer.from("silent"), qos: 1, retain: false } });
+    (a.c as unknown as { _destroyKeepaliveManager(): void })._destroyKeepaliveManager(); // (it sends no more PINGREQ)
+    const e = watchEnd(a.c);
+    await until(() => e.closed() && w.got.length == 1, "the close and the will", 4000);
+    expect(e.reasons).toEqual([0x8d]);
+    expect(w.got[0]!.payload).toBe("silent");
+  });
+
+  test("Protocol Error 0x82 (a second CONNECT [MQTT-3.1.0-2]; AUTH without enhanced authentication, §4.12) and Malformed Packet 0x81 (ill-formed UTF-8 in a topic [MQTT-1.5.4-1]): DISCONNECT to a level-5 MQTT.js client before the close (§4.13.1); a level-4 client is just closed", async () => {
+    const url = await broker();
+    const cases: [string, Uint8Array, number][] = [
+      ["second CONNECT", bytes5({ type: T.CONNECT, clientId: "again", clean: true, keepalive: 0 }), 0x82],
+      ["AUTH", Uint8Array.from([0xf0, 0x00]), 0x82],
+      ["ill-formed UTF-8", Uint8Array.from([0x30, 0x05, 0x00, 0x02, 0xc0, 0x80, 0x00]), 0x81],
+    ];
+    for (const [what, raw, rc] of cases) {
+      const a = await client(url);
+      const e = watchEnd(a.c);
+      a.c.stream.write(raw);
+      await until(() => e.closed(), "the close after " + what);
+      expect([what, e.reasons]).toEqual([what, [rc]]);
+    }
+    const b = await client(url, { protocolVersion: 4 });
+    const e4 = watchEnd(b.c);
+    b.c.stream.write(Uint8Array.from([0x30, 0x04, 0x00, 0x02, 0xc0, 0x80]));
+    await until(() => e4.closed(), "the level-4 close");
+    expect(e4.reasons).toEqual([]);
+  });
+
+  test("Will Delay Interval with MQTT.js: a new connection with the same client id within the delay means no will [MQTT-3.1.3-9]", async () => {
+    const url = await broker();
+    const w = await client(url);
+    await w.c.subscribeAsync("wc/#", { qos: 1 });
+    const o: IClientOptions = {
+      clientId: "wc-js", clean: false, properties: { sessionExpiryInterval: 30 },
+      will: { topic: "wc/js", payload: Buffer.from("offline"), qos: 1, retain: false, properties: { willDelayInterval: 1 } },
+    };
+    const a = await client(url, o);
+    a.c.stream.destroy(); // the connection drops: no DISCONNECT
+    await sleep(300);
+    const back = await client(url, o);
+    expect(back.connack.sessionPresent).toBe(true);
+    await sleep(1500);
+    expect(w.got).toEqual([]);
+  });
+
   test("Will Delay Interval with MQTT.js: the will of a dropped connection comes after its delay, with its properties (§3.1.3.2.2)", async () => {
     const url = await broker();
     const w = await client(url);
@@ -269,6 +358,8 @@ describe("MQTT 5 subscription identifiers (§3.8.2.1.2, §3.3.4)", () => {
   test("a message goes with the identifiers of every matching subscription of the session, in one PUBLISH [MQTT-3.3.4-3] [MQTT-3.3.4-4]", async () => {
     const url = await broker();
     const a = await client(url);
+    // CONNACK leaves Subscription Identifier Available out: they are available (§3.2.2.3.12)
+    expect(a.connack.properties?.subscriptionIdentifiersAvailable).toBeUndefined();
     await a.c.subscribeAsync("id/+", { qos: 1, properties: { subscriptionIdentifier: 5 } });
     await a.c.subscribeAsync("id/#", { qos: 0, properties: { subscriptionIdentifier: 268435455 } });
     await a.c.subscribeAsync("id/x", { qos: 1 }); // no identifier
@@ -294,6 +385,21 @@ describe("MQTT 5 subscription identifiers (§3.8.2.1.2, §3.3.4)", () => {
     expect(ids(b.got[0]!)).toEqual([]);
   });
 
+  test("a shared subscription's identifier goes with the message to the member it is given to, with those of the member's other matching subscriptions", async () => {
+    const url = await broker();
+    const a = await client(url);
+    await a.c.subscribeAsync("$share/g/sh/+", { qos: 1, properties: { subscriptionIdentifier: 3 } });
+    const b = await client(url);
+    await b.c.subscribeAsync("$share/g/sh/+", { qos: 1, properties: { subscriptionIdentifier: 30 } });
+    await b.c.subscribeAsync("sh/#", { qos: 1, properties: { subscriptionIdentifier: 4 } });
+    const pub = await client(url);
+    for (const m of ["one", "two"]) await pub.c.publishAsync("sh/x", m, { qos: 1 });
+    await until(() => a.got.length == 1 && b.got.length == 2, "the messages");
+    await sleep(100);
+    expect(a.got.map((g) => [g.payload, ids(g)])).toEqual([["one", [3]]]);
+    expect(b.got.map((g) => [g.payload, ids(g)])).toEqual([["one", [4]], ["two", [4, 30]]]);
+  });
+
   test("kept with a persistent session: messages queued while it was away carry the identifier; a new SUBSCRIBE without one removes it", async () => {
     const url = await broker();
     const o = { clientId: "sid-persist", clean: false, properties: { sessionExpiryInterval: 300 } };
@@ -312,18 +418,43 @@ describe("MQTT 5 subscription identifiers (§3.8.2.1.2, §3.3.4)", () => {
   });
 });
 
-describe("MQTT 5 in the broker, over in-memory connections", () => {
-  /** Level-5 bytes of `o` (lib/mqtt5/encode.ts). */
-  function bytes5(o: Packet5Input): Uint8Array {
-    const b = new Uint8Array(packet5SizeOf(o) + 8);
-    const len = encodePacket5(b, 0, o);
-    if (len < 0) throw new Error("encode failed: " + len);
-    return b.subarray(0, len);
-  }
+describe("MQTT 5 across a restart from the persistence file", () => {
+  test("subscription identifiers and options and the Session Expiry Interval come back from the file (sim/broker/persist.ts)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "v5-persist-"));
+    try {
+      const cfg = { persistence: { file: path.join(dir, "db.json"), interval: 0 } };
+      let url = await broker(cfg);
+      const o = { clientId: "persist5", clean: false, properties: { sessionExpiryInterval: 600 } };
+      const a = await client(url, o);
+      await a.c.subscribeAsync("pf/#", { qos: 1, nl: true, properties: { subscriptionIdentifier: 77 } });
+      await a.c.endAsync();
+      await rb!.stop(); // saves the file
+      const saved = JSON.parse(readFileSync(cfg.persistence.file, "utf8"));
+      expect(saved.sessions[0]).toMatchObject({ clientId: "persist5", qoss: [1], expiry5: 600 });
+      url = await broker(cfg);
+      const pub = await client(url);
+      await pub.c.publishAsync("pf/x", "after restart", { qos: 1 });
+      const back = await client(url, o);
+      expect(back.connack.sessionPresent).toBe(true);
+      await until(() => back.got.length == 1, "the queued message");
+      expect([back.got[0]!.payload, back.got[0]!.props.subscriptionIdentifier]).toEqual(["after restart", 77]);
+      // No Local came back too: its own message is not sent back to it
+      await back.c.publishAsync("pf/own", "own", { qos: 1 });
+      await sleep(200);
+      expect(back.got.length).toBe(1);
+    } finally {
+      await Promise.all(open.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
+      if (rb) await rb.stop().catch(() => undefined);
+      rb = null;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
+describe("MQTT 5 in the broker, over in-memory connections", () => {
   /** A level-5 client with a will on "gone/<id>" (Will Delay Interval `delay`) and Session Expiry `sx`, and a subscriber to gone/#. */
-  function willRig(delay: number, sx: number) {
-    const env = memBroker({});
+  function willRig(delay: number, sx: number, o: BrokerOptions = {}) {
+    const env = memBroker(o);
     const watch = env.client("watch");
     watch.send({ type: T.SUBSCRIBE, id: 1, filters: ["gone/#"], qoss: [1] });
     watch.take();
@@ -378,12 +509,26 @@ describe("MQTT 5 in the broker, over in-memory connections", () => {
     expect(r.wills()).toEqual(["offline"]);
   });
 
-  test("a delayed will whose session is replaced by a Clean Start connection goes out then (the session ended)", () => {
+  test("Will Delay Interval: a new connection for the client id with Clean Start also means no will, though it ends the session [MQTT-3.1.2-8] (as Mosquitto)", () => {
     const r = willRig(30, 60);
     r.c.down();
     r.wait(2);
     const fresh = new MemClient(r.env.broker, true);
     r.connect(fresh, true);
+    expect(fresh.take().map((g) => [g.type, g.sessionPresent])).toEqual([[T.CONNACK, false]]);
+    r.wait(40);
+    expect(r.wills()).toEqual([]);
+  });
+
+  test("Will Delay Interval: a refused connection for the client id does not cancel the will", () => {
+    const auth: Auth = { login: (_id, user) => user == "bad" ? 4 : 0, canSubscribe: () => true, canRead: () => true, canWrite: () => true };
+    const r = willRig(10, 60, { auth });
+    r.c.down();
+    r.wait(2);
+    const again = new MemClient(r.env.broker, true);
+    again.raw(bytes5({ type: T.CONNECT, clientId: "wd", clean: false, keepalive: 0, props: { sessionExpiry: 60 }, username: "bad", password: "y" }));
+    expect(again.take().map((g) => [g.type, g.code])).toEqual([[T.CONNACK, 0x86]]);
+    r.wait(10);
     expect(r.wills()).toEqual(["offline"]);
   });
 
@@ -409,6 +554,71 @@ describe("MQTT 5 in the broker, over in-memory connections", () => {
     expect(idle.take().map((g) => [g.type, g.code])).toEqual([[T.DISCONNECT, 0x8d]]);
     expect(idle4.take()).toEqual([]);
     expect(idle4.closed).toBe(true);
+  });
+
+  test("subscription identifiers and options, the Session Expiry Interval and a queued message's identifiers are kept across a broker restart (snapshot, restore); the snapshot's qoss stay plain QoS, as the persistence file's loader wants", () => {
+    const a = memBroker({});
+    const connect = (c: MemClient) => c.raw(bytes5({ type: T.CONNECT, clientId: "keep", clean: false, keepalive: 0, props: { sessionExpiry: 100 } }));
+    const c = new MemClient(a.broker, true);
+    connect(c);
+    c.raw(bytes5({ type: T.SUBSCRIBE, id: 1, filters: ["k/a/#"], opts: [1 | 4], props: { subIds: [7] } })); // QoS 1, No Local
+    c.raw(bytes5({ type: T.SUBSCRIBE, id: 2, filters: ["k/+/x"], opts: [1], props: { subIds: [9] } }));
+    c.take();
+    c.down();
+    const p = a.client("pub");
+    p.take();
+    p.send({ type: T.PUBLISH, topic: "k/a/x", payload: "queued", qos: 1, id: 1 });
+    const snap = JSON.parse(JSON.stringify(a.broker.snapshot())) as Snapshot;
+    expect(snap.sessions).toMatchObject([{ clientId: "keep", qoss: [1, 1], expiry5: 100, queue: [{ topic: "k/a/x", subIds: [7, 9] }] }]);
+    expect(() => parseSnapshot({ format: "espruino-mqtt-broker/1", ...snap })).not.toThrow();
+    const b = memBroker({});
+    b.broker.restore(snap);
+    const back = new MemClient(b.broker, true);
+    connect(back);
+    expect(back.take().map((g) => [g.type, g.sessionPresent ?? g.payload, g.subIds])).toEqual([[T.CONNACK, true, undefined], [T.PUBLISH, "queued", [7, 9]]]);
+    back.raw(bytes5({ type: T.PUBACK, id: 1 }));
+    back.raw(bytes5({ type: T.PUBLISH, topic: "k/a/own", payload: "mine", qos: 0 })); // No Local: not back to it
+    const p2 = b.client("pub");
+    p2.take();
+    p2.send({ type: T.PUBLISH, topic: "k/b/x", payload: "live", qos: 1, id: 2 });
+    expect(back.publishes().map((g) => [g.payload, g.subIds])).toEqual([["live", [9]]]);
+    // a restored session nobody comes back to expires after its Session Expiry Interval
+    const c2 = memBroker({});
+    c2.broker.restore(snap);
+    for (let i = 0; i < 990; i++) c2.clock.advance(100);
+    expect(c2.broker.session("keep")).toBeDefined();
+    for (let i = 0; i < 20; i++) c2.clock.advance(100);
+    expect(c2.broker.session("keep")).toBeUndefined();
+  });
+
+  test("a level-5 subscriber whose queue fills while it is connected gets DISCONNECT 0x97 Quota exceeded; a level-4 one is just closed", () => {
+    const env = memBroker({ maxQueue: 2 });
+    const c = new MemClient(env.broker, true);
+    c.raw(bytes5({ type: T.CONNECT, clientId: "slow", clean: true, keepalive: 0 }));
+    c.raw(bytes5({ type: T.SUBSCRIBE, id: 1, filters: ["sl/t"], opts: [1] }));
+    const c4 = env.client("slow4");
+    c4.send({ type: T.SUBSCRIBE, id: 1, filters: ["sl/t"], qoss: [1] });
+    c.take();
+    c4.take();
+    const p = env.client("pub");
+    p.take();
+    for (let i = 0; i < 3; i++) p.send({ type: T.PUBLISH, topic: "sl/t", payload: "m" + i, qos: 1, id: 1 + i });
+    expect(c.take().map((g) => [g.type, g.code ?? g.payload])).toEqual([[T.PUBLISH, "m0"], [T.PUBLISH, "m1"], [T.DISCONNECT, 0x97]]);
+    expect(c.closed).toBe(true);
+    expect(c4.take().map((g) => [g.type, g.payload])).toEqual([[T.PUBLISH, "m0"], [T.PUBLISH, "m1"]]);
+    expect(c4.closed).toBe(true);
+  });
+
+  test("a level-5 client that stopped reading is closed at its Keep Alive timeout without the DISCONNECT it has no room for (and only once)", () => {
+    const env = memBroker({});
+    const d = new MemClient(env.broker, true);
+    d.raw(bytes5({ type: T.CONNECT, clientId: "deaf", clean: true, keepalive: 1 }));
+    d.take();
+    d.space = d.buffered; // (nothing read: no room)
+    for (let i = 0; i < 25; i++) env.clock.advance(100);
+    expect(d.take()).toEqual([]);
+    expect(d.closed).toBe(true);
+    expect([env.broker.stats.keepaliveTimeouts, env.broker.stats.slowClients]).toEqual([1, 0]);
   });
 
   test("the client's Receive Maximum bounds the QoS 1/2 messages in flight to it [MQTT-3.3.4-9]; each PUBACK lets one more go", () => {

@@ -398,6 +398,7 @@ export class BrokerCore implements Host {
       if (!p || p.dead_) return this.dropped_(s, "queue full (" + this.maxQueue_ + " messages)");
       this.st_[St.MsgsDropped]++;
       this.st_[St.SlowClients]++;
+      if (!globalThis.NO_MQTT5) p.rc5 = 0x97; // (Quota exceeded, to a level-5 client)
       this.drop_(p, "queue full (" + this.maxQueue_ + " messages): client not reading");
       return;
     }

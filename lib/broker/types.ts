@@ -158,12 +158,22 @@ export interface SnapshotMsg {
   payload: number[];
   qos: number;
   retain: boolean;
+  /** MQTT 5: a queued message's Subscription Identifiers (§3.3.4), when it has any. */
+  subIds?: number[];
 }
 
 export interface SnapshotSession {
   clientId: string;
   filters: string[];
+  /** Each filter's QoS (0, 1 or 2). */
   qoss: number[];
+  /**
+   * MQTT 5: each filter's whole entry in the subscription table, its QoS with the Subscription Options and
+   * Subscription Identifier kept with it (lib/broker/v5.ts), when one of the session's subscriptions has them.
+   */
+  opts5?: number[];
+  /** MQTT 5: the Session Expiry Interval, s, when the session has one (it counts again from the restore). */
+  expiry5?: number;
   /** Undelivered and unacknowledged QoS 1/2 messages, in order (sent again with DUP where they were sent). */
   queue: SnapshotMsg[];
 }

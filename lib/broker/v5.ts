@@ -237,9 +237,17 @@ export function close5(b: Broker, p: Peer, rc: number, why: string): void {
   b.drop_(p, why);
 }
 
-/** Sends the DISCONNECT of a connection the broker is closing (from drop_). */
+/**
+ * Sends the DISCONNECT of a connection the broker is closing (from drop_), once, and only if the connection has
+ * room for it: a client that stopped reading is closed without it (send_ would end the connection again, from
+ * inside this one's end).
+ */
 export function disconnect5(b: Broker, p: Peer): void {
-  if (p.rc5 !== undefined) b.send_(p, encodeDisconnect5(b.tx_, 0, p.rc5));
+  const rc = p.rc5;
+  if (rc === undefined) return;
+  delete p.rc5;
+  const n = encodeDisconnect5(b.tx_, 0, rc);
+  if (n > 0 && p.c_.room() >= n) b.send_(p, n);
 }
 
 /** DISCONNECT from a level-5 client: 0x04 keeps the will; a new Session Expiry Interval, not from 0 (Protocol Error). */
@@ -263,8 +271,8 @@ export function detached5(b: Broker, s: Session): void {
 /**
  * The will of a connection that ended without DISCONNECT: false when it is to wait for its Will Delay Interval
  * (§3.1.3.2.2), which then starts; it goes out when the interval has passed or the session ends, whichever is
- * first (Broker.tick, or now for a session that ends with its connection), unless a new connection to the
- * session comes first [MQTT-3.1.3-9].
+ * first (Broker.tick, or now for a session that ends with its connection), unless a new connection for the
+ * client id comes first, Clean Start or not [MQTT-3.1.2-8] [MQTT-3.1.3-9].
  */
 export function delayWill5(b: Broker, s: Session, w: Msg): boolean {
   if (!w.dl5 || s.clean) return true;
@@ -273,7 +281,7 @@ export function delayWill5(b: Broker, s: Session, w: Msg): boolean {
   return false;
 }
 
-/** A new connection to the session: a will still waiting is not sent [MQTT-3.1.3-9]. */
+/** A new connection for the session's client id: a will still waiting is not sent [MQTT-3.1.2-8] [MQTT-3.1.3-9]. */
 export function cancelWill5(s: Session): void {
   if (s.wl5) { delete s.wl5; delete s.wAt5; }
 }

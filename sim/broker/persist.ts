@@ -37,6 +37,12 @@ function qos(v: unknown, where: string): number {
   return v === 0 || v === 1 || v === 2 ? v : bad(where, "not a QoS (0, 1 or 2)");
 }
 
+/** A list of integers in [lo, hi] (MQTT 5 fields of a snapshot). */
+function ints(v: unknown, where: string, lo: number, hi: number): number[] {
+  return arr(v, where).map((x, i) => typeof x == "number" && Number.isInteger(x) && x >= lo && x <= hi ? x
+    : bad(where + "[" + i + "]", "not an integer from " + lo + " to " + hi));
+}
+
 function msg(v: unknown, where: string): SnapshotMsg {
   if (!isObj(v)) bad(where, "not an object");
   const payload = arr(v.payload, where + ".payload");
@@ -45,7 +51,10 @@ function msg(v: unknown, where: string): SnapshotMsg {
     if (typeof b != "number" || !Number.isInteger(b) || b < 0 || b > 255) bad(where + ".payload[" + i + "]", "not a byte");
   }
   if (typeof v.retain != "boolean") bad(where + ".retain", "not true or false");
-  return { topic: str(v.topic, where + ".topic"), payload: payload as number[], qos: qos(v.qos, where + ".qos"), retain: v.retain };
+  const m: SnapshotMsg = { topic: str(v.topic, where + ".topic"), payload: payload as number[], qos: qos(v.qos, where + ".qos"), retain: v.retain };
+  // MQTT 5: a queued message's Subscription Identifiers
+  if (v.subIds !== undefined) m.subIds = ints(v.subIds, where + ".subIds", 1, 268435455);
+  return m;
 }
 
 function session(v: unknown, where: string): SnapshotSession {
@@ -54,7 +63,17 @@ function session(v: unknown, where: string): SnapshotSession {
   const qoss = arr(v.qoss, where + ".qoss").map((q, i) => qos(q, where + ".qoss[" + i + "]"));
   if (qoss.length != filters.length) bad(where + ".qoss", "not as long as filters");
   const queue = arr(v.queue, where + ".queue").map((m, i) => msg(m, where + ".queue[" + i + "]"));
-  return { clientId: str(v.clientId, where + ".clientId"), filters, qoss, queue };
+  const d: SnapshotSession = { clientId: str(v.clientId, where + ".clientId"), filters, qoss, queue };
+  // MQTT 5: each filter's table entry (QoS, Subscription Options, Subscription Identifier: lib/broker/v5.ts), whose
+  // QoS must be the one in qoss; the Session Expiry Interval
+  if (v.opts5 !== undefined) {
+    const o = ints(v.opts5, where + ".opts5", 0, Number.MAX_SAFE_INTEGER);
+    if (o.length != filters.length) bad(where + ".opts5", "not as long as filters");
+    o.forEach((x, i) => { if ((x & 3) != qoss[i]) bad(where + ".opts5[" + i + "]", "its QoS is not qoss[" + i + "]"); });
+    d.opts5 = o;
+  }
+  if (v.expiry5 !== undefined) d.expiry5 = ints([v.expiry5], where + ".expiry5", 0, 0xffffffff)[0];
+  return d;
 }
 
 /** Checks a parsed file's content; throws Error("<field>: <why>"). */

@@ -12,11 +12,14 @@ import { ALL } from "../../lib/mqtt/parsers";
 import { ALL5 } from "../../lib/mqtt5/parsers";
 import { encodePacket, packetSizeOf, type PacketInput } from "../../lib/mqtt/encode";
 import type { Packet } from "../../lib/mqtt/types";
+import type { Packet5 } from "../../lib/mqtt5/types";
 import { VirtualClock } from "../../sim/clock";
 
 export interface Got {
   type: number; id: number; topic?: string; payload?: string; qos?: number; dup?: boolean; retain?: boolean;
   sessionPresent?: boolean; code?: number; codes?: number[];
+  /** A level-5 PUBLISH's Subscription Identifiers, when it has any. */
+  subIds?: number[];
 }
 
 const txt = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
@@ -24,6 +27,8 @@ const txt = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
 function got(p: Packet): Got {
   const v: Got = { type: p.type, id: p.id };
   if (p.type == 3) Object.assign(v, { topic: txt(p.topic), payload: txt(p.payload), qos: p.qos, dup: p.dup, retain: p.retain });
+  const ids = p.type == 3 ? (p as Packet5).props?.subIds : undefined;
+  if (ids && ids.length) v.subIds = ids.slice();
   if (p.type == 2) Object.assign(v, { sessionPresent: p.sessionPresent, code: p.code });
   if (p.type == 9) Object.assign(v, { codes: Array.from(p.codes) });
   if (p.type == 14) v.code = p.code; // (a level-5 DISCONNECT's reason code)

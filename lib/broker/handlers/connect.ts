@@ -10,7 +10,7 @@ import { Packet } from "../../mqtt/types";
 import type { BrokerCore as Broker } from "../core";
 import { Peer } from "../peer";
 import { St } from "../types";
-import { cancelWill5, connect5, dueWill5, willExtras } from "../v5";
+import { cancelWill5, connect5, willExtras } from "../v5";
 import { Packet5 } from "../../mqtt5/types";
 
 export function onConnect(b: Broker, p: Peer, pk: Packet): void {
@@ -56,9 +56,11 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
     b.st_[St.RefusedClients]++;
     return b.refuse_(p, 3, "limit of " + b.maxClients_ + " clients reached: " + id);
   }
+  // (MQTT 5: a new connection for the client id, Clean Start or not, means a will still waiting for its Will
+  // Delay Interval is not sent [MQTT-3.1.2-8] [MQTT-3.1.3-9], as Mosquitto does)
+  if (!globalThis.NO_MQTT5 && s) cancelWill5(s);
   // [MQTT-3.1.2-6]: a clean session asked for, or the one taken over was clean (it ended with its connection)
   if (s && (pk.clean || s.clean)) {
-    if (!globalThis.NO_MQTT5) dueWill5(b, s, 0, true); // (MQTT 5: the session ends: a delayed will goes now)
     b.forget_(s);
     s = undefined;
   }
@@ -77,7 +79,6 @@ export function onConnect(b: Broker, p: Peer, pk: Packet): void {
   if (user != null || s.user_ != null) s.user_ = user;
   if (p.bridge_ || s.bridge_) s.bridge_ = p.bridge_;
   s.peer_ = p;
-  if (!globalThis.NO_MQTT5) cancelWill5(s); // (MQTT 5: a new connection to the session [MQTT-3.1.3-9])
   if (pk.will) s.will_ = { tp_: willTopic, pl_: new Uint8Array(pk.willPayload), qos_: pk.willQos, rt_: pk.willRetain };
   p.s_ = s;
   p.ka_ = pk.keepalive * 1000;
